@@ -1,0 +1,41 @@
+# Two commands: `make run` (set up + demo DB + app) and `make test`.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8501
+DB_FILE := data/demo.db
+
+.PHONY: run test setup demo lint clean bench
+export REQUIRE_POSTGRES REQUIRE_BROWSER
+
+$(BIN)/activate: requirements.txt requirements-dev.txt
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $(BIN)/activate
+
+setup: $(BIN)/activate
+
+# The demo database is generated on first run when DATABASE_URL is not set.
+$(DB_FILE): | $(BIN)/activate
+	$(BIN)/python -m data_access demo --db sqlite:///$(DB_FILE)
+
+demo: $(BIN)/activate
+	$(BIN)/python -m data_access demo --db sqlite:///$(DB_FILE)
+
+run: $(BIN)/activate
+	@if [ -z "$$DATABASE_URL" ] && [ ! -f $(DB_FILE) ]; then $(MAKE) --no-print-directory $(DB_FILE); fi
+	@if [ -n "$$DATABASE_URL" ]; then $(BIN)/python -m data_access init; fi
+	$(BIN)/streamlit run app.py --server.port $(PORT)
+
+test: $(BIN)/activate
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+lint: $(BIN)/activate
+	$(BIN)/ruff check .
+
+bench: $(BIN)/activate
+	$(BIN)/python -m benchmarks --scale $${SCALE:-district}
+
+clean:
+	rm -rf $(VENV) $(DB_FILE) $(DB_FILE)-* artifacts .pytest_cache

@@ -1,0 +1,82 @@
+"""What a page is about: who is looking (scope), which unit, which period.
+
+The unit and period live in the URL (``?unit=CODE&period=2026-10``) so every view can
+be bookmarked. Bad values never reach SQL: they are validated here and in
+data_access, and the page falls back to the home unit / default period with a
+clear message instead of a traceback.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import streamlit as st
+
+from data_access import units
+from data_access.errors import DataAccessError, OutOfScopeError
+from data_access.filters import Period, Scope, Unit, month_period, parse_period
+
+from .data import db_url, engine, query
+
+
+@dataclass(frozen=True)
+class PageContext:
+    """The resolved view: database URL, caller scope, focus unit, period and breadcrumb."""
+
+    db: str
+    scope: Scope
+    unit: Unit
+    period: Period
+    crumbs: tuple[Unit, ...]
+
+    @property
+    def engine(self):
+        return engine(self.db)
+
+
+def current_scope() -> Scope:
+    """The logged-in user's scope (set by the login gate); everything when no gate is active."""
+    return st.session_state.get("scope", Scope.all())
+
+
+def default_period(scope: Scope) -> Period:
+    """The month of the newest data (today's month in live use)."""
+    latest = query("latest_event_time", scope, None)
+    return month_period((latest or datetime.now()).date() if isinstance(latest, datetime) else date.today())
+
+
+def resolve_unit_param(scope: Scope) -> Unit:
+    """The unit from ``?unit=``; on a bad, unknown or foreign code, warn and use the home unit."""
+    eng = engine(db_url())
+    code = st.query_params.get("unit")
+    try:
+        return units.resolve_unit(eng, scope, code)
+    except OutOfScopeError:
+        st.warning("无权查看该单位，已显示本单位数据。")
+    except DataAccessError as exc:
+        st.warning(f"{exc}。已显示默认单位。")
+    if "unit" in st.query_params:
+        del st.query_params["unit"]
+    return units.home_unit(eng, scope)
+
+
+def resolve_period_param(scope: Scope) -> Period:
+    """The period from ``?period=``; invalid values warn and fall back to the default month."""
+    token = st.query_params.get("period")
+    if token:
+        try:
+            return parse_period(token)
+        except DataAccessError as exc:
+            st.warning(f"{exc}。已显示默认时间段。")
+            del st.query_params["period"]
+    return default_period(scope)
+
+
+def page_context() -> PageContext:
+    """Resolve scope, unit and period for the current page run."""
+    scope = current_scope()
+    unit = resolve_unit_param(scope)
+    period = resolve_period_param(scope)
+    crumbs = tuple(units.breadcrumb(engine(db_url()), scope, unit))
+    return PageContext(db_url(), scope, unit, period, crumbs)

@@ -1,0 +1,80 @@
+"""The cache edge between pages and data_access.
+
+Every page reads data through :func:`query`, which is cached with
+``st.cache_data`` keyed by plain values only (function name, database URL, scope
+tuple, unit code, period token, keyword values). The scope is part of the key, so
+two users with different scopes never share a cached answer.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import streamlit as st
+
+from data_access import events, targets, units
+from data_access.engine import default_url, get_engine
+from data_access.filters import Scope, parse_period
+
+CACHE_TTL_S = int(os.environ.get("CACHE_TTL_S", "60"))
+
+# name -> (function, takes_period). Only these may be called through the cache edge.
+QUERIES: dict[str, tuple[Any, bool]] = {
+    "event_kpis": (events.event_kpis, True),
+    "closure_by": (events.closure_by, True),
+    "child_event_kpis": (events.child_event_kpis, True),
+    "event_trend": (events.event_trend, True),
+    "event_list": (events.event_list, True),
+    "unit_info": (units.unit_info, False),
+    "children": (units.children, False),
+    "latest_event_time": (events.latest_event_time, False),
+}
+
+
+def register(name: str, fn, takes_period: bool = True) -> None:
+    """Make another data_access function callable through :func:`query`."""
+    QUERIES[name] = (fn, takes_period)
+
+
+def db_url() -> str:
+    """``DATABASE_URL`` from the environment or ``.streamlit/secrets.toml``, else the demo file."""
+    if os.environ.get("DATABASE_URL"):
+        return os.environ["DATABASE_URL"]
+    try:
+        return st.secrets.get("DATABASE_URL") or default_url()
+    except Exception:  # no secrets file
+        return default_url()
+
+
+@st.cache_resource(show_spinner=False)
+def engine(url: str):
+    return get_engine(url)
+
+
+def scope_key(scope: Scope) -> tuple[str | None, int]:
+    return (scope.unit_code, scope.level)
+
+
+@st.cache_data(ttl=CACHE_TTL_S, show_spinner=False, max_entries=4000)
+def _cached(name: str, url: str, scope: tuple[str | None, int], unit: str | None, period: str | None,
+            kwargs: tuple) -> Any:
+    fn, takes_period = QUERIES[name]
+    eng = engine(url)
+    sc = Scope(*scope)
+    u = units.resolve_unit(eng, sc, unit)
+    args = (eng, sc, u, parse_period(period)) if takes_period else (eng, sc, u)
+    return fn(*args, **dict(kwargs))
+
+
+def query(name: str, scope: Scope, unit: str | None, period: str | None = None, **kwargs) -> Any:
+    """Call the data_access function ``name`` for ``unit`` (a code) and ``period`` (a token).
+
+    Keyword values must be hashable plain values (str, int, tuples).
+    """
+    return _cached(name, db_url(), scope_key(scope), unit, period, tuple(sorted(kwargs.items())))
+
+
+@st.cache_data(ttl=CACHE_TTL_S, show_spinner=False)
+def target_values(url: str) -> dict[str, float]:
+    return targets.target_values(engine(url))

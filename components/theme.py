@@ -1,0 +1,51 @@
+"""Page styling for the big screen and the office: fonts that scale with the viewport.
+
+Sizes use ``clamp(min, vw, max)`` so text is readable from across the room on a 4K
+wall without overflowing a 1080p screen. No web font is loaded (offline); the
+browser's own CJK font is used.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+WARNING_COLORS = {"red": "#E53935", "orange": "#FB8C00", "yellow": "#FDD835", "blue": "#1E88E5", "none": "#607D8B"}
+
+_CSS = """
+<style>
+:root { --fs-base: clamp(14px, 0.78vw, 40px); --fs-kpi: clamp(22px, 1.9vw, 96px);
+        --fs-label: clamp(12px, 0.72vw, 34px); --fs-title: clamp(20px, 1.55vw, 80px); }
+html, body, [class*="st-"] { font-family: "Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei",
+        "PingFang SC", sans-serif; }
+.block-container { padding-top: 2.2rem; padding-bottom: 0.5rem; max-width: 100%; }
+.kpi-grid { display: grid; gap: 0.6vw; }
+.kpi { background: linear-gradient(180deg, #10305E 0%, #0B2147 100%); border: 1px solid #1F4C8F;
+       border-radius: 0.4vw; padding: 0.45vw 0.7vw; min-width: 0; }
+.kpi-label { font-size: var(--fs-label); color: #9FC3FF; white-space: nowrap; overflow: hidden;
+             text-overflow: ellipsis; }
+.kpi-value { font-size: var(--fs-kpi); font-weight: 700; color: #FFFFFF; line-height: 1.15;
+             font-variant-numeric: tabular-nums; white-space: nowrap; }
+.kpi-unit { font-size: var(--fs-label); color: #9FC3FF; margin-left: 0.2em; font-weight: 400; }
+.kpi-foot { font-size: var(--fs-label); color: #9FC3FF; white-space: nowrap; overflow: hidden;
+            text-overflow: ellipsis; }
+.kpi-up { color: #FF8A80; } .kpi-down { color: #69F0AE; } .kpi-good { color: #69F0AE; } .kpi-bad { color: #FF8A80; }
+.kpi svg.spark { width: 100%; height: 1.6vw; display: block; }
+.screen-title { font-size: var(--fs-title); font-weight: 700; color: #FFFFFF; letter-spacing: 0.08em;
+                text-align: center; margin: 0; white-space: nowrap; }
+.screen-meta { font-size: var(--fs-base); color: #9FC3FF; white-space: nowrap; }
+.fresh-ok { color: #69F0AE; } .fresh-amber { color: #FFB300; } .fresh-red { color: #FF5252; font-weight: 700; }
+.crumbs { font-size: var(--fs-base); color: #9FC3FF; }
+.crumbs a { color: #8CC8FF; text-decoration: none; } .crumbs b { color: #FFFFFF; }
+.panel-title { font-size: var(--fs-base); color: #CFE3FF; font-weight: 700; margin: 0.2vw 0;
+               border-left: 0.25vw solid #3BA0FF; padding-left: 0.4vw; }
+</style>
+"""
+
+
+def apply_theme() -> None:
+    """Inject the shared CSS (once per run)."""
+    st.html(_CSS)
+
+
+def panel_title(text: str) -> None:
+    st.html(f'<div class="panel-title">{text}</div>')

@@ -1,0 +1,54 @@
+"""Integrity check of a database (``python -m data_access check``)."""
+
+from __future__ import annotations
+
+import shapely
+from sqlalchemy import Engine, func, select
+
+from . import schema
+from .units import level_counts
+
+# Fact tables whose rows must sit on an existing unit with a consistent ancestor chain.
+FACT_TABLES = ["events", "sanling_subjects", "patrols", "patrol_visits", "cameras", "police_rooms",
+               "mediation_cases", "petitions", "criminal_cases", "safety_inspections"]
+
+
+def check(engine: Engine, nesting_tolerance_m: float = 1.0) -> dict:
+    """Check the parent chain, levels, rows on existing units and geometry validity and nesting.
+
+    Returns ``{"units": {level: n}, "events": n, "orphans": n, "invalid_geometries": n,
+    "bad_parents": n, "not_nested": n}``; everything but units/events should be 0.
+    """
+    u = schema.units
+    with engine.connect() as conn:
+        rows = conn.execute(select(u.c.code, u.c.level, u.c.parent_code, u.c.geom_wkb,
+                                   *[u.c[f"l{i}_code"] for i in range(5)])).all()
+        n_events = conn.execute(select(func.count()).select_from(schema.events)).scalar_one()
+        orphans = 0
+        for name in FACT_TABLES:
+            t = schema.metadata.tables[name]
+            q = select(func.count()).select_from(t.outerjoin(u, u.c.code == t.c.unit_code)).where(u.c.code.is_(None))
+            orphans += conn.execute(q).scalar_one()
+    by_code = {r.code: r for r in rows}
+    bad_parents = 0
+    for r in rows:
+        anc = [getattr(r, f"l{i}_code") for i in range(5)]
+        if r.level == 0:
+            ok = r.parent_code is None
+        else:
+            p = by_code.get(r.parent_code)
+            ok = p is not None and p.level == r.level - 1
+        ok = ok and 0 <= r.level <= 4 and anc[r.level] == r.code and all(
+            anc[i] is not None for i in range(r.level + 1)) and all(anc[i] is None for i in range(r.level + 1, 5))
+        bad_parents += not ok
+    geoms = {r.code: shapely.from_wkb(r.geom_wkb) for r in rows if r.geom_wkb is not None}
+    invalid = sum(1 for g in geoms.values() if g.is_empty or not g.is_valid)
+    tol = nesting_tolerance_m / 111_000  # degrees, conservative at this latitude
+    not_nested = 0
+    for r in rows:
+        g, p = geoms.get(r.code), geoms.get(r.parent_code)
+        if g is not None and p is not None and not g.is_empty and g.is_valid and p.is_valid:
+            if g.difference(p.buffer(tol)).area > 1e-4 * g.area:
+                not_nested += 1
+    return {"units": level_counts(engine), "events": int(n_events), "orphans": int(orphans),
+            "invalid_geometries": invalid, "bad_parents": bad_parents, "not_nested": not_nested}

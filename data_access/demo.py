@@ -1,0 +1,196 @@
+"""Build the deterministic demo database (``python -m data_access demo``).
+
+The same code builds the embedded demo, the city-scale benchmark database and the
+test fixtures (``scale="tiny"``), so tests run on the data users see.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+import numpy as np
+import pandas as pd
+import shapely
+from sqlalchemy import Engine, delete, insert
+
+from . import schema
+from .accounts import user_row
+from .demo_facts import (
+    _risk,
+    build_cameras,
+    build_criminal_cases,
+    build_events,
+    build_inspections,
+    build_judgements,
+    build_mediation,
+    build_patrols,
+    build_petitions,
+    build_police_rooms,
+    build_subjects,
+)
+from .demo_grid import GridSpec, build_units, geometry_columns
+from .migrate import upgrade
+from .targets import default_target_rows
+
+
+@dataclass(frozen=True)
+class ScaleSpec:
+    """How much to generate. Counts are per district; ``districts`` districts are made."""
+
+    districts: int
+    grid: GridSpec
+    events_per_year: int
+    enterprises: int
+    cameras: int
+    police_rooms: int
+    police_stations: int
+    mediation_per_year: int
+    petitions_per_year: int
+    cases_per_year: int
+    inspections_per_year: int
+    patrol_teams: int = 2
+    volunteer_teams: int = 6
+
+
+DISTRICT = ScaleSpec(
+    districts=1, grid=GridSpec(), events_per_year=120_000, enterprises=1_700, cameras=1_200, police_rooms=48,
+    police_stations=40, mediation_per_year=1_200, petitions_per_year=4_400, cases_per_year=1_600,
+    inspections_per_year=11_385)
+SCALES: dict[str, ScaleSpec] = {
+    "district": DISTRICT,
+    "city": ScaleSpec(**{**DISTRICT.__dict__, "districts": 10}),
+    # For tests: the whole pipeline on a small grid in a second or two.
+    "tiny": ScaleSpec(
+        districts=1, grid=GridSpec(subdistricts=3, communities=7, compounds=14, buildings=30, population=40_000),
+        events_per_year=4_000, enterprises=60, cameras=80, police_rooms=3, police_stations=2,
+        mediation_per_year=80, petitions_per_year=200, cases_per_year=120, inspections_per_year=300,
+        patrol_teams=1, volunteer_teams=1),
+}
+
+ANC = [f"l{i}_code" for i in range(5)]
+DEMO_USERS = [("leader", "leader", None, "区委政法委领导"), ("staff", "staff", "first_l1", "街道综治中心科员"),
+              ("display", "display", None, "指挥中心大屏"), ("admin", "admin", None, "系统管理员")]
+
+
+def _column_values(col: pd.Series) -> list:
+    """Plain Python values for one column, NULL (None) for NaN/NaT."""
+    missing = col.isna().to_numpy()
+    kind = col.dtype.kind
+    if kind == "M":
+        vals = [v.to_pydatetime() for v in pd.to_datetime(col).dt.floor("s").fillna(pd.Timestamp(0))]
+    elif kind in "iubf":
+        vals = col.fillna(0).to_numpy().tolist() if kind == "f" else col.to_numpy().tolist()
+    else:
+        vals = col.tolist()
+    return [None if m else v for v, m in zip(vals, missing)]
+
+
+def _insert(engine: Engine, table, df: pd.DataFrame, chunk: int = 20_000) -> int:
+    """Insert a DataFrame (NaN/NaT → NULL, numpy → Python scalars) in chunks; returns rows."""
+    if df.empty:
+        return 0
+    cols = [c.name for c in table.columns if c.name in df.columns]
+    columns = [_column_values(df[c]) for c in cols]
+    records = [dict(zip(cols, row)) for row in zip(*columns)]
+    with engine.begin() as conn:
+        for i in range(0, len(records), chunk):
+            conn.execute(insert(table), records[i : i + chunk])
+    return len(records)
+
+
+def clear(engine: Engine) -> None:
+    """Delete every row of every table (children first)."""
+    with engine.begin() as conn:
+        for table in reversed(schema.metadata.sorted_tables):
+            conn.execute(delete(table))
+
+
+def build_demo(url: str | None = None, scale: str = "district", seed: int = 20241, until: date | None = None,
+               demo_password: str | None = None, log: Callable[[str], None] = print) -> dict:
+    """Create (or replace) the demo database at ``url``; returns counts per table and seconds taken.
+
+    The year of data ends at ``until`` (default today); petitions and criminal cases go back two
+    years so that year-on-year figures exist. Same ``seed`` and ``until`` → same database.
+    """
+    t_start = time.perf_counter()
+    spec = SCALES[scale]
+    rng = np.random.default_rng(seed)
+    until = until or date.today()
+    end_of_until = datetime.combine(until, datetime.min.time()) + timedelta(days=1)
+    as_of = min(end_of_until, datetime.now().replace(second=0, microsecond=0)) if until >= date.today() \
+        else end_of_until
+    start = datetime.combine(until - timedelta(days=365), datetime.min.time())
+    start2 = datetime.combine(until - timedelta(days=730), datetime.min.time())
+
+    engine = upgrade(url)
+    clear(engine)
+    counts: dict[str, int] = {}
+
+    log(f"grid: {spec.districts} district(s) …")
+    units = build_units(spec.grid, spec.districts, rng)
+    geo_cols = geometry_columns(units["geometry"].to_numpy())
+    units_db = units.drop(columns=["geometry", "urban"]).assign(**geo_cols)
+    counts["units"] = _insert(engine, schema.units, units_db)
+    risk = _risk(units, rng)
+    nd = spec.districts
+
+    log("events …")
+    ev = build_events(units, spec.events_per_year * nd, start, as_of, rng, risk)
+    counts["events"] = _insert(engine, schema.events, ev)
+
+    log("三零 subjects and judgements …")
+    subjects = build_subjects(units, spec.enterprises * nd, rng)
+    counts["sanling_subjects"] = _insert(engine, schema.sanling_subjects, subjects)
+    months = []
+    m = date(start.year, start.month, 1)
+    while m <= until:
+        if m >= start.date() or m.month == start.month:
+            months.append(m)
+        m = date(m.year + (m.month == 12), m.month % 12 + 1, 1)
+    # judged months: every full month of the year of data (the current month is judged next month)
+    judged = [mm for mm in months if mm < date(until.year, until.month, 1)]
+    counts["sanling_judgements"] = _insert(engine, schema.sanling_judgements,
+                                           build_judgements(subjects, judged, rng, risk))
+
+    log("cameras, police rooms, patrols …")
+    counts["cameras"] = _insert(engine, schema.cameras, build_cameras(units, spec.cameras * nd, rng))
+    counts["police_rooms"] = _insert(engine, schema.police_rooms,
+                                     build_police_rooms(units, spec.police_rooms * nd, spec.police_stations * nd, rng))
+    patrols, visits = build_patrols(units, start, as_of, rng, spec.patrol_teams, spec.volunteer_teams)
+    if not patrols.empty:
+        patrols["track_wkb"] = shapely.to_wkb(shapely.set_precision(patrols.pop("track").to_numpy(), 1e-6))
+    counts["patrols"] = _insert(engine, schema.patrols, patrols)
+    counts["patrol_visits"] = _insert(engine, schema.patrol_visits, visits)
+
+    log("mediation, petitions, cases, inspections …")
+    counts["mediation_cases"] = _insert(engine, schema.mediation_cases,
+                                        build_mediation(units, spec.mediation_per_year * nd, start, as_of, rng, risk))
+    counts["petitions"] = _insert(engine, schema.petitions,
+                                  build_petitions(units, 2 * spec.petitions_per_year * nd, start2, as_of, rng, risk))
+    counts["criminal_cases"] = _insert(engine, schema.criminal_cases,
+                                       build_criminal_cases(units, 2 * spec.cases_per_year * nd, start2, as_of, rng,
+                                                            risk))
+    counts["safety_inspections"] = _insert(engine, schema.safety_inspections,
+                                           build_inspections(units, spec.inspections_per_year * nd, start, as_of, rng,
+                                                             risk))
+    counts["targets"] = _insert(engine, schema.targets, pd.DataFrame(default_target_rows()))
+
+    first_l1 = units.loc[units["level"] == 1, "code"].min()
+    users = [user_row(name, demo_password or f"{name}123", role, first_l1 if unit == "first_l1" else unit, label)
+             for name, role, unit, label in DEMO_USERS]
+    counts["users"] = _insert(engine, schema.users, pd.DataFrame(users))
+    meta = {"scale": scale, "seed": str(seed), "until": until.isoformat(), "as_of": as_of.isoformat(),
+            "generated_at": datetime.now().replace(microsecond=0).isoformat(), "source": "演示数据(自动生成)"}
+    _insert(engine, schema.meta, pd.DataFrame({"key": list(meta), "value": list(meta.values())}))
+    if engine.dialect.name == "sqlite":
+        with engine.begin() as conn:
+            conn.exec_driver_sql("ANALYZE")
+    else:
+        with engine.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
+    counts["seconds"] = round(time.perf_counter() - t_start, 1)
+    log(f"done in {counts['seconds']} s")
+    return counts

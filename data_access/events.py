@@ -1,0 +1,175 @@
+"""Event metrics of the closed loop (上报 → 派单 → 处置 → 核查 → 办结).
+
+Definitions used everywhere (overview, map, pages, PDF):
+
+* **reported**: events whose ``reported_at`` falls in the period (a cohort);
+* **closed**: of those, the ones with status ``closed`` (办结) as of now;
+* **closure_rate** (办结率) = closed / reported, ``NaN`` when nothing was reported;
+* **overdue** (超期): of the cohort, events closed after their deadline or still open
+  past it at ``as_of``; **overdue_open** (超期未办结): the still-open part of that;
+* **key** (重点哨): events with whistle level ``key``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pandas as pd
+from sqlalchemy import Engine, and_, case, func, or_, select
+
+from . import vocab
+from .filters import EventFilter, Period, Scope, Unit, _apply_event_filter, _apply_scope
+from .schema import events, units
+
+KPI_KEYS = ("reported", "closed", "closure_rate", "overdue", "overdue_open", "key")
+
+
+def _sum(cond):
+    return func.coalesce(func.sum(case((cond, 1), else_=0)), 0)
+
+
+def _kpi_columns(as_of: datetime):
+    is_closed = events.c.status == "closed"
+    overdue_open = and_(events.c.closed_at.is_(None), events.c.deadline < as_of)
+    overdue = or_(overdue_open, events.c.closed_at > events.c.deadline)
+    return [
+        func.count().label("reported"),
+        _sum(is_closed).label("closed"),
+        _sum(overdue).label("overdue"),
+        _sum(overdue_open).label("overdue_open"),
+        _sum(events.c.whistle == "key").label("key"),
+    ]
+
+
+def _period_query(cols, scope: Scope, unit: Unit, period: Period, flt: EventFilter | None):
+    q = select(*cols).where(events.c.reported_at >= period.start_dt, events.c.reported_at < period.end_dt)
+    return _apply_event_filter(_apply_scope(q, events, scope, unit), events, flt)
+
+
+def _with_rate(df: pd.DataFrame) -> pd.DataFrame:
+    for col in ("reported", "closed", "overdue", "overdue_open", "key"):
+        if col in df:
+            df[col] = df[col].astype("int64")
+    df["closure_rate"] = (df["closed"] / df["reported"].where(df["reported"] > 0)).astype(float)
+    return df
+
+
+def event_kpis(engine: Engine, scope: Scope, unit: Unit, period: Period, flt: EventFilter | None = None,
+               as_of: datetime | None = None) -> dict:
+    """Headline figures for ``unit`` and ``period``.
+
+    Returns a dict with keys reported, closed, overdue, overdue_open, key (counts, int) and
+    closure_rate (0–1 float, NaN when reported is 0).
+    """
+    as_of = as_of or datetime.now()
+    q = _period_query(_kpi_columns(as_of), scope, unit, period, flt)
+    with engine.connect() as conn:
+        row = conn.execute(q).mappings().one()
+    df = _with_rate(pd.DataFrame([dict(row)]))
+    return {k: df.iloc[0][k].item() for k in KPI_KEYS}
+
+
+def closure_by(engine: Engine, scope: Scope, unit: Unit, period: Period, by: str,
+               flt: EventFilter | None = None, as_of: datetime | None = None) -> pd.DataFrame:
+    """Closure figures grouped by ``by`` (``source``, ``category`` or ``whistle``).
+
+    Columns: key (code), label (Chinese), reported, closed, closure_rate (0–1), overdue,
+    overdue_open, key. Ordered by reported, descending.
+    """
+    labels = {"source": vocab.SOURCES, "category": vocab.CATEGORIES, "whistle": vocab.WHISTLES}[by]
+    col = events.c[by]
+    q = _period_query([col.label("grp"), *_kpi_columns(as_of or datetime.now())], scope, unit, period, flt)
+    with engine.connect() as conn:
+        rows = conn.execute(q.group_by(col)).mappings().all()
+    df = pd.DataFrame(rows, columns=["grp", "reported", "closed", "overdue", "overdue_open", "key"])
+    df = _with_rate(df.rename(columns={"grp": "key_code"}))
+    df.insert(1, "label", df["key_code"].map(labels).fillna(df["key_code"]))
+    df = df.rename(columns={"key_code": "code"})
+    return df.sort_values("reported", ascending=False, ignore_index=True)
+
+
+def child_event_kpis(engine: Engine, scope: Scope, unit: Unit, period: Period,
+                     flt: EventFilter | None = None, as_of: datetime | None = None) -> pd.DataFrame:
+    """Event figures for each direct child of ``unit`` (children with no events included).
+
+    Columns: code, name, reported, closed, closure_rate (0–1, NaN without events), overdue,
+    overdue_open, key. Ordered by code. Empty for a unit at the lowest level.
+    """
+    cols = ["code", "name", "reported", "closed", "closure_rate", "overdue", "overdue_open", "key"]
+    if unit.level >= 4:
+        return pd.DataFrame(columns=cols)
+    child_col = events.c[f"l{unit.level + 1}_code"]
+    q = _period_query([child_col.label("code"), *_kpi_columns(as_of or datetime.now())], scope, unit, period, flt)
+    kids = _apply_scope(select(units.c.code, units.c.name).where(units.c.parent_code == unit.code), units, scope)
+    with engine.connect() as conn:
+        figures = pd.DataFrame(conn.execute(q.group_by(child_col)).mappings().all(),
+                               columns=["code", "reported", "closed", "overdue", "overdue_open", "key"])
+        names = pd.DataFrame(conn.execute(kids).all(), columns=["code", "name"])
+    df = names.merge(figures, on="code", how="left").fillna(
+        {"reported": 0, "closed": 0, "overdue": 0, "overdue_open": 0, "key": 0})
+    return _with_rate(df)[cols].sort_values("code", ignore_index=True)
+
+
+def event_trend(engine: Engine, scope: Scope, unit: Unit, period: Period, flt: EventFilter | None = None
+                ) -> pd.DataFrame:
+    """Daily counts over ``period``: columns day (datetime64, every day present), reported, closed
+    (events closed that day, whatever their report date)."""
+    day_r = func.date(events.c.reported_at)
+    day_c = func.date(events.c.closed_at)
+    rq = _period_query([day_r.label("day"), func.count().label("n")], scope, unit, period, flt).group_by(day_r)
+    cq = select(day_c.label("day"), func.count().label("n")).where(
+        events.c.closed_at >= period.start_dt, events.c.closed_at < period.end_dt)
+    cq = _apply_event_filter(_apply_scope(cq, events, scope, unit), events, flt).group_by(day_c)
+    with engine.connect() as conn:
+        rep = pd.DataFrame(conn.execute(rq).all(), columns=["day", "reported"])
+        clo = pd.DataFrame(conn.execute(cq).all(), columns=["day", "closed"])
+    days = pd.DataFrame({"day": pd.date_range(period.start, period.end, inclusive="left")})
+    for part in (rep, clo):
+        part["day"] = pd.to_datetime(part["day"].astype(str))
+        days = days.merge(part, on="day", how="left")
+    return days.fillna(0).astype({"reported": "int64", "closed": "int64"})
+
+
+def event_list(engine: Engine, scope: Scope, unit: Unit, period: Period | None = None, *, status: str = "all",
+               whistle: str | None = None, flt: EventFilter | None = None, as_of: datetime | None = None,
+               limit: int = 200) -> pd.DataFrame:
+    """Individual events under ``unit``, newest first.
+
+    ``status``: ``all``, ``open`` (not closed) or ``overdue_open`` (open past deadline at ``as_of``).
+    Columns: id, title, unit_code, unit_name, category, category_label, source, source_label,
+    whistle, whistle_label, status, status_label, reported_at, deadline, closed_at, lon, lat.
+    """
+    as_of = as_of or datetime.now()
+    q = select(
+        events.c.id, events.c.title, events.c.unit_code, units.c.name.label("unit_name"), events.c.category,
+        events.c.source, events.c.whistle, events.c.status, events.c.reported_at, events.c.deadline,
+        events.c.closed_at, events.c.lon, events.c.lat,
+    ).join(units, units.c.code == events.c.unit_code)
+    if period is not None:
+        q = q.where(events.c.reported_at >= period.start_dt, events.c.reported_at < period.end_dt)
+    if status == "open":
+        q = q.where(events.c.closed_at.is_(None))
+    elif status == "overdue_open":
+        q = q.where(events.c.closed_at.is_(None), events.c.deadline < as_of)
+    if whistle:
+        q = q.where(events.c.whistle == whistle)
+    q = _apply_event_filter(_apply_scope(q, events, scope, unit), events, flt)
+    order = events.c.deadline.asc() if status == "overdue_open" else events.c.reported_at.desc()
+    q = q.order_by(order, events.c.id).limit(int(limit))
+    with engine.connect() as conn:
+        df = pd.DataFrame(conn.execute(q).mappings().all(), columns=[c.name for c in q.selected_columns])
+    for col, labels in (("category", vocab.CATEGORIES), ("source", vocab.SOURCES), ("whistle", vocab.WHISTLES),
+                        ("status", vocab.STATUSES)):
+        df.insert(df.columns.get_loc(col) + 1, f"{col}_label", df[col].map(labels))
+    for col in ("reported_at", "deadline", "closed_at"):
+        df[col] = pd.to_datetime(df[col])
+    return df
+
+
+def latest_event_time(engine: Engine, scope: Scope, unit: Unit) -> datetime | None:
+    """The newest ``reported_at`` or ``closed_at`` under ``unit``: how fresh the data is."""
+    with engine.connect() as conn:
+        a = conn.execute(_apply_scope(select(func.max(events.c.reported_at)), events, scope, unit)).scalar()
+        b = conn.execute(_apply_scope(select(func.max(events.c.closed_at)), events, scope, unit)).scalar()
+    vals = [pd.Timestamp(v).to_pydatetime() for v in (a, b) if v is not None]
+    return max(vals) if vals else None

@@ -1,0 +1,280 @@
+"""All tables of the command center, on one ``MetaData``.
+
+Types are chosen to work unchanged on SQLite (embedded default) and PostgreSQL:
+geometries are WKB bytes plus a bounding box (no PostGIS needed), timestamps are
+naive local time (Asia/Shanghai), enumerations are short English codes whose
+Chinese labels live in :mod:`data_access.vocab`.
+
+Every fact table carries the codes of its unit's ancestors (``l0_code`` …
+``l4_code``, the unit's own code at its own level) so that scoping a query to a
+subtree and grouping by any level are one indexed equality, on both engines.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+LEVELS = (0, 1, 2, 3, 4)
+
+
+def _ancestor_columns() -> list[Column]:
+    """``l0_code`` … ``l4_code``: the ancestor at each level (own code at own level)."""
+    return [Column(f"l{lv}_code", String(40), nullable=True) for lv in LEVELS]
+
+
+def _ancestor_indexes(table: str) -> list[Index]:
+    return [Index(f"ix_{table}_l{lv}", f"l{lv}_code") for lv in LEVELS]
+
+
+units = Table(
+    "units",
+    metadata,
+    Column("code", String(40), primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("level", Integer, nullable=False),
+    Column("parent_code", String(40), nullable=True),
+    # community | village (level 2); compound | natural_village (3);
+    # building | village_group (4); district (0); subdistrict | township (1)
+    Column("kind", String(30), nullable=False),
+    Column("geom_wkb", LargeBinary, nullable=True),
+    Column("min_lon", Float),
+    Column("min_lat", Float),
+    Column("max_lon", Float),
+    Column("max_lat", Float),
+    Column("center_lon", Float),
+    Column("center_lat", Float),
+    Column("area_km2", Float),
+    Column("population", Integer, nullable=False, default=0),
+    Column("households", Integer, nullable=False, default=0),
+    Column("grid_worker", String(100), nullable=True),
+    Column("grid_worker_phone", String(30), nullable=True),
+    *_ancestor_columns(),
+    Index("ix_units_parent", "parent_code"),
+    Index("ix_units_level", "level"),
+    *_ancestor_indexes("units"),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("unit_code", String(40), nullable=False),
+    *_ancestor_columns(),
+    Column("title", String(200), nullable=False, default=""),
+    Column("category", String(20), nullable=False),
+    Column("source", String(20), nullable=False),
+    Column("whistle", String(10), nullable=False, default="routine"),
+    Column("status", String(12), nullable=False),
+    Column("reported_at", DateTime, nullable=False),
+    Column("dispatched_at", DateTime),
+    Column("handled_at", DateTime),
+    Column("verified_at", DateTime),
+    Column("closed_at", DateTime),
+    Column("deadline", DateTime, nullable=False),
+    Column("responsible_unit", String(100)),
+    Column("lon", Float),
+    Column("lat", Float),
+    Index("ix_events_reported", "reported_at"),
+    Index("ix_events_status_deadline", "status", "deadline"),
+    Index("ix_events_unit", "unit_code"),
+    # (ancestor, reported_at): a scoped KPI for a period is one index range scan.
+    *[Index(f"ix_events_l{lv}_reported", f"l{lv}_code", "reported_at") for lv in LEVELS],
+)
+
+sanling_subjects = Table(
+    "sanling_subjects",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("name", String(100), nullable=False),
+    Column("kind", String(12), nullable=False),  # village | enterprise
+    Column("subject_type", String(20), nullable=False),  # see vocab.SUBJECT_TYPES
+    Column("department", String(40), nullable=False),
+    Column("unit_code", String(40), nullable=False),
+    *_ancestor_columns(),
+    *_ancestor_indexes("sanling_subjects"),
+)
+
+sanling_judgements = Table(
+    "sanling_judgements",
+    metadata,
+    Column("subject_id", Integer, ForeignKey("sanling_subjects.id"), primary_key=True),
+    Column("month", Date, primary_key=True),  # first day of the month judged
+    Column("compliant", Boolean, nullable=False),
+    Column("broke_petition", Boolean, nullable=False, default=False),
+    Column("broke_accident", Boolean, nullable=False, default=False),
+    Column("broke_case", Boolean, nullable=False, default=False),
+    Column("note", String(200)),
+    Index("ix_sanling_judgements_month", "month"),
+)
+
+patrols = Table(
+    "patrols",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("team", String(60), nullable=False),
+    Column("team_kind", String(12), nullable=False),  # fulltime | volunteer | police
+    Column("unit_code", String(40), nullable=False),  # the unit the patrol belongs to
+    *_ancestor_columns(),
+    Column("started_at", DateTime, nullable=False),
+    Column("ended_at", DateTime, nullable=False),
+    Column("length_km", Float, nullable=False, default=0.0),
+    Column("track_wkb", LargeBinary),  # LineString, WGS84
+    Index("ix_patrols_started", "started_at"),
+    *_ancestor_indexes("patrols"),
+)
+
+# Grid cells (level-4 units) a patrol track passed through, derived from the track when it
+# is stored, so that coverage is an indexed count instead of a geometry join at page time.
+# Scope is applied through a join to ``units`` (no ancestor columns: this table is large).
+patrol_visits = Table(
+    "patrol_visits",
+    metadata,
+    Column("patrol_id", Integer, ForeignKey("patrols.id"), primary_key=True),
+    Column("unit_code", String(40), primary_key=True),
+    Column("visited_on", Date, nullable=False),
+    Index("ix_patrol_visits_day_unit", "visited_on", "unit_code"),
+)
+
+cameras = Table(
+    "cameras",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("name", String(100), nullable=False),
+    Column("unit_code", String(40), nullable=False),
+    *_ancestor_columns(),
+    Column("lon", Float, nullable=False),
+    Column("lat", Float, nullable=False),
+    Column("online", Boolean, nullable=False),
+    *_ancestor_indexes("cameras"),
+)
+
+police_rooms = Table(
+    "police_rooms",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("name", String(100), nullable=False),
+    Column("kind", String(12), nullable=False),  # room | station
+    Column("unit_code", String(40), nullable=False),
+    *_ancestor_columns(),
+    Column("lon", Float, nullable=False),
+    Column("lat", Float, nullable=False),
+    *_ancestor_indexes("police_rooms"),
+)
+
+mediation_cases = Table(
+    "mediation_cases",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("unit_code", String(40), nullable=False),
+    *_ancestor_columns(),
+    Column("dispute_type", String(20), nullable=False),
+    Column("received_at", DateTime, nullable=False),
+    Column("status", String(12), nullable=False),  # screened | mediating | settled | failed
+    Column("settled_at", DateTime),
+    Index("ix_mediation_received", "received_at"),
+    *_ancestor_indexes("mediation_cases"),
+)
+
+petitions = Table(
+    "petitions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("unit_code", String(40), nullable=False),
+    *_ancestor_columns(),
+    Column("channel", String(10), nullable=False),  # visit | online | letter
+    Column("persons", Integer, nullable=False, default=1),
+    Column("received_at", DateTime, nullable=False),
+    Column("resolved", Boolean, nullable=False, default=False),
+    Index("ix_petitions_received", "received_at"),
+    *_ancestor_indexes("petitions"),
+)
+
+criminal_cases = Table(
+    "criminal_cases",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("unit_code", String(40), nullable=False),
+    *_ancestor_columns(),
+    Column("case_type", String(20), nullable=False),
+    Column("occurred_at", DateTime, nullable=False),
+    Column("solved", Boolean, nullable=False, default=False),
+    Index("ix_criminal_occurred", "occurred_at"),
+    *_ancestor_indexes("criminal_cases"),
+)
+
+safety_inspections = Table(
+    "safety_inspections",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("unit_code", String(40), nullable=False),
+    *_ancestor_columns(),
+    Column("inspected_on", Date, nullable=False),
+    Column("hazards_found", Integer, nullable=False, default=0),
+    Column("hazards_rectified", Integer, nullable=False, default=0),
+    Index("ix_safety_inspected", "inspected_on"),
+    *_ancestor_indexes("safety_inspections"),
+)
+
+targets = Table(
+    "targets",
+    metadata,
+    Column("key", String(40), primary_key=True),
+    Column("value", Float, nullable=False),
+    Column("label", String(100), nullable=False),
+    Column("source", String(100)),  # e.g. 省定目标 / 市定目标
+)
+
+meta = Table(
+    "meta",
+    metadata,
+    Column("key", String(40), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("username", String(60), primary_key=True),
+    Column("password_hash", String(200), nullable=False),
+    Column("role", String(10), nullable=False),  # leader | staff | display | admin
+    Column("unit_code", String(40)),  # scope root for staff/display; NULL = whole
+    Column("display_name", String(100)),
+    Column("disabled", Boolean, nullable=False, default=False),
+    Column("failed_logins", Integer, nullable=False, default=0),
+    Column("locked_until", DateTime),
+    Column("created_at", DateTime),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime, nullable=False),
+    Column("username", String(60)),
+    Column("action", String(30), nullable=False),  # login_ok | login_fail | export | import | user_change
+    Column("detail", Text),
+    Index("ix_audit_at", "at"),
+)

@@ -1,0 +1,166 @@
+"""Shared fixtures: demo databases on SQLite and a scratch PostgreSQL, a live app server."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from datetime import date
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from data_access.demo import build_demo  # noqa: E402
+from data_access.engine import get_engine  # noqa: E402
+
+# Fixed so that tests are deterministic whatever day they run.
+TEST_UNTIL = date(2026, 10, 31)
+PG_ADMIN_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def _quiet(_msg: str) -> None:
+    pass
+
+
+def _pg_admin_engine():
+    url = PG_ADMIN_URL.replace("postgresql://", "postgresql+psycopg://", 1)
+    return create_engine(url, isolation_level="AUTOCOMMIT")
+
+
+def _pg_available() -> str | None:
+    """None if PostgreSQL answers, else the reason it does not."""
+    try:
+        with _pg_admin_engine().connect() as conn:
+            conn.execute(text("select 1"))
+        return None
+    except Exception as exc:  # noqa: BLE001
+        return f"PostgreSQL not reachable at {PG_ADMIN_URL}: {type(exc).__name__}"
+
+
+@pytest.fixture(scope="session")
+def pg_scratch():
+    """A fresh PostgreSQL database for this run, dropped afterwards; yields a URL maker."""
+    reason = _pg_available()
+    if reason:
+        if os.environ.get("REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"REQUIRE_POSTGRES=1 but {reason}")
+        pytest.skip(reason)
+    admin = _pg_admin_engine()
+    created = []
+
+    def make() -> str:
+        name = f"sanling_test_{uuid.uuid4().hex[:10]}"
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        created.append(name)
+        return PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+
+    yield make
+    for eng in list(get_engine.cache_info() and []):  # pragma: no cover
+        eng.dispose()
+    get_engine.cache_clear()
+    with admin.connect() as conn:
+        for name in created:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def sqlite_tiny(tmp_path_factory) -> str:
+    url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'tiny.db'}"
+    build_demo(url, scale="tiny", seed=7, until=TEST_UNTIL, log=_quiet)
+    return url
+
+
+@pytest.fixture(scope="session")
+def pg_tiny(pg_scratch) -> str:
+    url = pg_scratch()
+    build_demo(url, scale="tiny", seed=7, until=TEST_UNTIL, log=_quiet)
+    return url
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def tiny_url(request) -> str:
+    """The tiny demo database on each engine (same seed → same content)."""
+    return request.getfixturevalue("sqlite_tiny" if request.param == "sqlite" else "pg_tiny")
+
+
+@pytest.fixture
+def tiny_engine(tiny_url):
+    return get_engine(tiny_url)
+
+
+@pytest.fixture(scope="session")
+def district_url(tmp_path_factory) -> str:
+    """The full district-scale demo on SQLite, built once per run (the data users see)."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('district') / 'demo.db'}"
+    build_demo(url, scale="district", seed=20241, until=TEST_UNTIL, log=_quiet)
+    return url
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def app_server(district_url, tmp_path_factory):
+    """A running ``streamlit run app.py`` on the district demo; yields its base URL."""
+    port = _free_port()
+    log = tmp_path_factory.mktemp("server") / "streamlit.log"
+    env = {**os.environ, "DATABASE_URL": district_url, "PYTHONPATH": str(ROOT)}
+    with open(log, "w") as fh:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
+             "--server.address", "127.0.0.1", "--server.headless", "true"],
+            cwd=ROOT, env=env, stdout=fh, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    import urllib.request
+
+    for _ in range(120):
+        try:
+            with urllib.request.urlopen(f"{base}/_stcore/health", timeout=1) as r:
+                if r.status == 200:
+                    break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        proc.kill()
+        raise RuntimeError(f"streamlit did not start; log: {log.read_text()[-2000:]}")
+    yield base
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Playwright driving Debian Chromium (no downloaded browser)."""
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("REQUIRE_BROWSER") == "1":
+            pytest.fail(f"REQUIRE_BROWSER=1 but {CHROMIUM} is missing")
+        pytest.skip(f"{CHROMIUM} not found")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            "--disable-default-apps", "--no-first-run", "--use-gl=angle", "--use-angle=swiftshader",
+            "--enable-unsafe-swiftshader"])
+        yield b
+        b.close()
+
+
+ARTIFACTS = ROOT / "artifacts"

@@ -1,0 +1,75 @@
+"""Tests for periods, unit-code validation and working days."""
+
+from datetime import date
+
+import pytest
+
+from data_access.errors import InvalidParameterError
+from data_access.filters import EventFilter, month_period, parse_period, validate_code
+from data_access.workdays import add_workdays, is_workday, workdays_between
+
+
+@pytest.mark.parametrize("token,start,end,kind", [
+    ("2026-10", date(2026, 10, 1), date(2026, 11, 1), "month"),
+    ("2026-12", date(2026, 12, 1), date(2027, 1, 1), "month"),
+    ("2026-Q3", date(2026, 7, 1), date(2026, 10, 1), "quarter"),
+    ("2026", date(2026, 1, 1), date(2027, 1, 1), "year"),
+    ("2026-10-01..2026-10-07", date(2026, 10, 1), date(2026, 10, 8), "custom"),
+])
+def test_parse_period(token, start, end, kind):
+    p = parse_period(token)
+    assert (p.start, p.end, p.kind) == (start, end, kind)
+    assert parse_period(p.token) == p
+
+
+@pytest.mark.parametrize("bad", ["", "2026-13", "2026-00", "abc", "2026-10-01..2026-09-01", "'; DROP TABLE events;--",
+                                 "2026-02-30..2026-03-01"])
+def test_parse_period_rejects(bad):
+    with pytest.raises(InvalidParameterError):
+        parse_period(bad)
+
+
+def test_previous_and_year_ago():
+    p = month_period(date(2026, 1, 15))
+    assert p.previous() == month_period(date(2025, 12, 1))
+    assert p.year_ago().start == date(2025, 1, 1)
+    assert parse_period("2026-Q1").previous().start == date(2025, 10, 1)
+    assert p.label == "2026年1月"
+
+
+@pytest.mark.parametrize("bad", ["", "1 OR 1=1", "411602'--", "x" * 41, None, 3])
+def test_validate_code_rejects(bad):
+    with pytest.raises(InvalidParameterError):
+        validate_code(bad)
+
+
+def test_event_filter_rejects_unknown_values():
+    with pytest.raises(InvalidParameterError):
+        EventFilter(categories=("dispute", "'; delete from events"))
+    assert EventFilter(sources=("grid",)).sources == ("grid",)
+
+
+def test_workdays_national_day_2026():
+    """National Day 2026: Oct 1–7 off; the next working day after Sep 30 is Oct 8."""
+    assert not is_workday(date(2026, 10, 1))
+    assert not is_workday(date(2026, 10, 7))
+    assert is_workday(date(2026, 10, 8))
+    # Sep 30 (Wed) + 1 working day skips the holiday week to Oct 8 (Thu).
+    assert add_workdays(date(2026, 9, 30), 1) == date(2026, 10, 8)
+    assert workdays_between(date(2026, 9, 30), date(2026, 10, 8)) == 1
+    assert workdays_between(date(2026, 10, 8), date(2026, 9, 30)) == -1
+
+
+def test_workdays_makeup_saturday():
+    """Saturday 2026-10-10 is a make-up working day; the next Saturday is not."""
+    assert is_workday(date(2026, 10, 10))
+    assert not is_workday(date(2026, 10, 17))
+    # Thu Oct 8 + 2 working days: Fri Oct 9, then the make-up Saturday Oct 10.
+    assert add_workdays(date(2026, 10, 8), 2) == date(2026, 10, 10)
+    assert workdays_between(date(2026, 10, 9), date(2026, 10, 12)) == 2
+
+
+def test_workdays_fallback_for_unknown_year():
+    """A year chinese-calendar does not know falls back to Monday–Friday."""
+    assert is_workday(date(2030, 1, 7))  # Monday
+    assert not is_workday(date(2030, 1, 5))  # Saturday

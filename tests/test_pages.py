@@ -1,0 +1,52 @@
+"""AppTest smoke tests: every page runs without an exception, with good and bad URL parameters."""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from .conftest import ROOT
+
+PAGES = ["overview"]
+
+
+@pytest.fixture
+def app(district_url, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", district_url)
+    monkeypatch.chdir(ROOT)
+
+    def make(page: str = "overview", **params) -> AppTest:
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+        at.switch_page(f"pages/{page}.py")
+        for k, v in params.items():
+            at.query_params[k] = v
+        return at.run()
+
+    return make
+
+
+def _html(at: AppTest) -> str:
+    return "\n".join(str(h.proto.body) for h in at.get("html"))
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_runs(app, page):
+    at = app(page)
+    assert not at.exception, at.exception
+
+
+def test_overview_tiles_show_numbers(app):
+    at = app("overview", period="2026-09")
+    body = _html(at)
+    for key in ("reported", "closed", "closure_rate", "overdue"):
+        assert f'data-kpi="{key}"' in body
+    assert "2026年9月" in body
+    assert "—" not in body.split('data-kpi="reported"')[1][:200]
+
+
+@pytest.mark.parametrize("params", [{"unit": "nope'--"}, {"unit": "999"}, {"period": "2026-13"},
+                                    {"period": "'; DROP TABLE events;--"}])
+def test_bad_params_warn_not_crash(app, params):
+    at = app("overview", **params)
+    assert not at.exception
+    assert at.warning, "a clear message is shown"
