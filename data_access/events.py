@@ -65,8 +65,9 @@ def event_kpis(engine: Engine, scope: Scope, unit: Unit, period: Period, flt: Ev
     q = _period_query(_kpi_columns(as_of), scope, unit, period, flt)
     with engine.connect() as conn:
         row = conn.execute(q).mappings().one()
-    df = _with_rate(pd.DataFrame([dict(row)]))
-    return {k: df.iloc[0][k].item() for k in KPI_KEYS}
+    out = {k: int(row[k] or 0) for k in KPI_KEYS if k != "closure_rate"}
+    out["closure_rate"] = out["closed"] / out["reported"] if out["reported"] else float("nan")
+    return out
 
 
 def closure_by(engine: Engine, scope: Scope, unit: Unit, period: Period, by: str,
@@ -136,15 +137,18 @@ def event_list(engine: Engine, scope: Scope, unit: Unit, period: Period | None =
     """Individual events under ``unit``, newest first.
 
     ``status``: ``all``, ``open`` (not closed) or ``overdue_open`` (open past deadline at ``as_of``).
-    Columns: id, title, unit_code, unit_name, category, category_label, source, source_label,
+    Columns: id, title, unit_code, unit_name, area_name (subdistrict + community names), category, category_label, source, source_label,
     whistle, whistle_label, status, status_label, reported_at, deadline, closed_at, lon, lat.
     """
     as_of = as_of or datetime.now()
+    l1, l2 = units.alias("l1"), units.alias("l2")
     q = select(
-        events.c.id, events.c.title, events.c.unit_code, units.c.name.label("unit_name"), events.c.category,
+        events.c.id, events.c.title, events.c.unit_code, units.c.name.label("unit_name"),
+        (func.coalesce(l1.c.name, "") + func.coalesce(l2.c.name, "")).label("area_name"), events.c.category,
         events.c.source, events.c.whistle, events.c.status, events.c.reported_at, events.c.deadline,
         events.c.closed_at, events.c.lon, events.c.lat,
-    ).join(units, units.c.code == events.c.unit_code)
+    ).join(units, units.c.code == events.c.unit_code).outerjoin(l1, l1.c.code == events.c.l1_code).outerjoin(
+        l2, l2.c.code == events.c.l2_code)
     if period is not None:
         q = q.where(events.c.reported_at >= period.start_dt, events.c.reported_at < period.end_dt)
     if status == "open":
