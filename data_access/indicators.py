@@ -6,16 +6,17 @@ thematic pages break the same figures down further.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 import pandas as pd
 from sqlalchemy import Engine, and_, case, distinct, func, select
 
-from .events import _kpi_columns, _with_rate
+from .events import _grouped, _with_rate
 from .filters import Period, Scope, Unit, _apply_scope
 from .schema import (
     cameras,
     criminal_cases,
+    event_rollup,
     events,
     mediation_cases,
     patrol_visits,
@@ -35,7 +36,8 @@ def _yoy(cur: float, prev: float) -> float:
     return (cur - prev) / prev if prev else float("nan")
 
 
-def event_monthly(engine: Engine, scope: Scope, unit: Unit, period: Period, months: int = 12) -> pd.DataFrame:
+def event_monthly(engine: Engine, scope: Scope, unit: Unit, period: Period, months: int = 12,
+                  use_rollup: bool | None = None) -> pd.DataFrame:
     """Monthly event figures for the ``months`` months ending with ``period``'s last month.
 
     Columns: month ('YYYY-MM'), reported, closed, closure_rate (0–1), overdue, overdue_open, key.
@@ -44,13 +46,10 @@ def event_monthly(engine: Engine, scope: Scope, unit: Unit, period: Period, mont
     end = period.end
     first = date(end.year, end.month, 1) if end.day != 1 else end
     start = pd.Timestamp(first) - pd.DateOffset(months=months)
+    span = Period(start.date(), first, "custom")
     mcol = month_of(events.c.reported_at)
-    q = _apply_scope(select(mcol.label("month"), *_kpi_columns(pd.Timestamp.now().to_pydatetime()))
-                     .where(events.c.reported_at >= start.to_pydatetime(), events.c.reported_at < period.end_dt),
-                     events, scope, unit).group_by(mcol)
-    with engine.connect() as conn:
-        df = pd.DataFrame(conn.execute(q).mappings().all(),
-                          columns=["month", "reported", "closed", "overdue", "overdue_open", "key"])
+    df = _grouped(engine, scope, unit, span, None, datetime.now(), mcol, event_rollup.c.month, unit.level,
+                  use_rollup).rename(columns={"grp": "month"})
     allm = pd.DataFrame({"month": pd.period_range(start, periods=months, freq="M").strftime("%Y-%m")})
     df = allm.merge(df, on="month", how="left").fillna(0)
     return _with_rate(df)
