@@ -13,7 +13,8 @@ _CLOCK = """<div id="c" style="font:600 19px 'Noto Sans CJK SC',sans-serif;color
 text-align:left;padding-top:6px"></div><script>
 const w=['日','一','二','三','四','五','六'];
 function t(){const d=new Date(),p=n=>String(n).padStart(2,'0');
-document.getElementById('c').textContent=`${d.getFullYear()}年${d.getMonth()+1}月${d.getDate()}日 星期${w[d.getDay()]} `+
+const day=`${d.getFullYear()}年${d.getMonth()+1}月${d.getDate()}日 星期${w[d.getDay()]} `;
+document.getElementById('c').textContent=day+
 `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;}t();setInterval(t,1000);</script>"""
 
 

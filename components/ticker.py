@@ -17,4 +17,5 @@ def ticker(items: list[str], label: str = "最新重点哨") -> None:
         'line-height:34px;white-space:nowrap;z-index:1}.tick .m{white-space:nowrap;overflow:hidden;flex:1}'
         f'.tick .m span{{display:inline-block;padding-left:100%;animation:mv {seconds}s linear infinite;'
         'color:#FFE082}@keyframes mv{from{transform:translateX(0)}to{transform:translateX(-100%)}}</style>'
-        f'<div class="tick" data-testid="ticker"><b>{html.escape(label)}</b><div class="m"><span>{text}</span></div></div>')
+        f'<div class="tick" data-testid="ticker"><b>{html.escape(label)}</b>'
+        f'<div class="m"><span>{text}</span></div></div>')

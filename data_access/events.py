@@ -182,7 +182,8 @@ def event_list(engine: Engine, scope: Scope, unit: Unit, period: Period | None =
     """Individual events under ``unit``, newest first.
 
     ``status``: ``all``, ``open`` (not closed) or ``overdue_open`` (open past deadline at ``as_of``).
-    Columns: id, title, unit_code, unit_name, area_name (subdistrict + community names), category, category_label, source, source_label,
+    Columns: id, title, unit_code, unit_name, area_name (subdistrict + community names), category,
+    category_label, source, source_label,
     whistle, whistle_label, status, status_label, reported_at, deadline, closed_at, lon, lat.
     """
     as_of = as_of or datetime.now()

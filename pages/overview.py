@@ -67,7 +67,8 @@ def wall() -> None:
         grid_map(ctx, height=850, key="overview_map")
         if focus is not None:
             st.html(f'<div class="screen-meta" data-testid="focus">聚焦：<b>{focus["name"]}</b>　上报 '
-                    f'{num(focus["reported"])} 件　办结率 {pct(focus["closure_rate"])}　超期 {num(focus["overdue"])} 件</div>')
+                    f'{num(focus["reported"])} 件　办结率 {pct(focus["closure_rate"])}　'
+                    f'超期 {num(focus["overdue"])} 件</div>')
         items = [f'{r.reported_at:%m-%d %H:%M} {r.area_name}{r.unit_name} {r.title}（{r.status_label}）'
                  for r in data["key_events"].itertuples()]
         ticker(items)

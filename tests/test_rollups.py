@@ -39,8 +39,8 @@ def _assert_paths_equal(engine, scope, unit, period, flt=None):
     for by in ("source", "category", "whistle"):
         x = ev.closure_by(engine, scope, unit, period, by, flt, as_of=AS_OF, use_rollup=True)
         y = ev.closure_by(engine, scope, unit, period, by, flt, as_of=AS_OF, use_rollup=False)
-        pd.testing.assert_frame_equal(x.sort_values("code", ignore_index=True), y.sort_values("code", ignore_index=True),
-                                      check_dtype=False)
+        pd.testing.assert_frame_equal(x.sort_values("code", ignore_index=True),
+                                      y.sort_values("code", ignore_index=True), check_dtype=False)
     x = ev.child_event_kpis(engine, scope, unit, period, flt, as_of=AS_OF, use_rollup=True)
     y = ev.child_event_kpis(engine, scope, unit, period, flt, as_of=AS_OF, use_rollup=False)
     pd.testing.assert_frame_equal(x, y, check_dtype=False)
