@@ -47,15 +47,15 @@ class NameMaker:
         return name
 
     def community(self) -> str:
-        return self._unique(lambda: self.rng.choice(_COMMUNITY_STEMS) + "社区")
+        return self._unique(lambda: self.rng.choice(_COMMUNITY_STEMS) + self.rng.choice(
+            ["社区", "社区", "路社区", "街社区", "里社区", "东社区", "西社区"]))
 
     def village(self) -> str:
         return self._unique(
             lambda: self.rng.choice(_SURNAMES) + self.rng.choice(_VILLAGE_SUFFIX) + "村")
 
     def compound(self, community: str) -> str:
-        stem = self.rng.choice(_COMMUNITY_STEMS)
-        return self._unique(lambda: stem + self.rng.choice(_COMPOUND_SUFFIX))
+        return self._unique(lambda: self.rng.choice(_COMMUNITY_STEMS) + self.rng.choice(_COMPOUND_SUFFIX))
 
     def natural_village(self) -> str:
         return self._unique(
