@@ -11,9 +11,11 @@ ROOT = Path(__file__).parent
 st.set_page_config(page_title="三零创建一屏统揽", page_icon=str(ROOT / "static" / "icon.png"), layout="wide",
                    initial_sidebar_state="auto")
 apply_theme()
+st.session_state["_via_app"] = True  # pages refuse to run without the entry script (see serve.py)
 
 PAGES = [
     st.Page("pages/overview.py", title="一屏统揽", url_path="overview", default=True),
+    st.Page("pages/map.py", title="网格地图", url_path="map"),
 ]
 
 st.navigation(PAGES, position="sidebar").run()

@@ -19,6 +19,9 @@ def pages() -> list[str]:
 def _run(page: str, params: dict) -> float:
     from streamlit.testing.v1 import AppTest
 
+    from serve import navigation_only
+
+    navigation_only()
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.session_state["user"] = {"username": "bench", "role": "admin", "unit_code": None, "display_name": "bench"}
     at.switch_page(f"pages/{page}.py")

@@ -75,6 +75,10 @@ def resolve_period_param(scope: Scope) -> Period:
 
 def page_context() -> PageContext:
     """Resolve scope, unit and period for the current page run."""
+    if not st.session_state.get("_via_app"):
+        st.error("请从首页进入 / please open the app from its start page")
+        st.link_button("进入首页", "/")
+        st.stop()
     scope = current_scope()
     unit = resolve_unit_param(scope)
     period = resolve_period_param(scope)

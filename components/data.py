@@ -13,7 +13,7 @@ from typing import Any
 
 import streamlit as st
 
-from data_access import events, indicators, targets, units
+from data_access import events, indicators, map_layers, targets, units, warnings
 from data_access.engine import default_url, get_engine
 from data_access.filters import Scope, parse_period
 
@@ -38,6 +38,12 @@ QUERIES: dict[str, tuple[Any, bool]] = {
     "mediation_stats": (indicators.mediation_stats, True),
     "camera_stats": (indicators.camera_stats, False),
     "patrol_coverage": (indicators.patrol_coverage, True),
+    "child_warnings": (warnings.child_warnings, True),
+    "unit_warning": (warnings.unit_warning, True),
+    "event_points": (map_layers.event_points, True),
+    "patrol_tracks": (map_layers.patrol_tracks, True),
+    "camera_points": (map_layers.camera_points, False),
+    "police_room_points": (map_layers.police_room_points, False),
 }
 
 

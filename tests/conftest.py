@@ -19,6 +19,9 @@ sys.path.insert(0, str(ROOT))
 
 from data_access.demo import build_demo  # noqa: E402
 from data_access.engine import get_engine  # noqa: E402
+from serve import navigation_only  # noqa: E402
+
+navigation_only()  # AppTest runs the app through app.py's st.navigation, as the server does
 
 # Fixed so that tests are deterministic whatever day they run.
 TEST_UNTIL = date(2026, 10, 31)
@@ -118,7 +121,7 @@ def app_server(district_url, tmp_path_factory):
     env = {**os.environ, "DATABASE_URL": district_url, "PYTHONPATH": str(ROOT)}
     with open(log, "w") as fh:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
+            [sys.executable, str(ROOT / "serve.py"), "--server.port", str(port),
              "--server.address", "127.0.0.1", "--server.headless", "true"],
             cwd=ROOT, env=env, stdout=fh, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"

@@ -1,0 +1,65 @@
+"""Browser: drill down on the grid map by clicking a polygon; the breadcrumb grows; nothing leaves localhost."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from data_access.engine import get_engine
+from data_access.filters import Scope
+from data_access.units import children, get_unit
+
+from .conftest import ARTIFACTS
+from .test_browser import canvas_has_pixels, open_page, wait_rendered
+
+pytestmark = pytest.mark.browser
+
+
+def _screen_xy(page, lon: float, lat: float, bounds, width_hint: int, height: int) -> tuple[float, float]:
+    """Where (lon, lat) is drawn: the same Web Mercator fit the component computes."""
+    from components.grid_map import fit_view
+
+    view = fit_view(bounds, width_hint, height)
+    box = page.locator("canvas").first.bounding_box()
+    world = 512 * 2 ** view.zoom
+    merc = lambda y: math.log(math.tan(math.pi / 4 + math.radians(y) / 2))  # noqa: E731
+    dx = (lon - view.longitude) / 360 * world
+    dy = -(merc(lat) - merc(view.latitude)) / (2 * math.pi) * world
+    return box["x"] + box["width"] / 2 + dx, box["y"] + box["height"] / 2 + dy
+
+
+def test_drill_down_by_click(browser, app_server, district_url):
+    eng = get_engine(district_url)
+    root = get_unit(eng, "411602")
+    sub_code = children(eng, Scope.all(), root)["code"].iloc[0]
+    sub = get_unit(eng, sub_code)
+    kids = children(eng, Scope.all(), sub).sort_values("area_km2", ascending=False)
+    target = kids.iloc[0]
+    ctx, page, outside = open_page(browser, f"{app_server}/map?unit={sub_code}&period=2026-09")
+    try:
+        wait_rendered(page, selector='[data-testid="unit-card"]')
+        wait_rendered(page, selector="canvas")
+        page.wait_for_timeout(2500)
+        crumbs = page.locator('[data-testid="breadcrumb"]').first.text_content()
+        assert crumbs == f"川汇区 › {sub.name}"
+        assert canvas_has_pixels(page)
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "map_subdistrict_1920.png"))
+        from components.grid_map import map_features
+
+        bounds = map_features.__wrapped__(district_url, (None, 0), sub_code)["bounds"]
+        x, y = _screen_xy(page, target["center_lon"], target["center_lat"], bounds, 1100, 680)
+        page.mouse.click(x, y)
+        page.wait_for_function(
+            f"() => (document.querySelector('[data-testid=\"breadcrumb\"]')?.textContent || '').includes('{target['name']}')",
+            timeout=60_000)
+        wait_rendered(page, selector='[data-testid="unit-card"]')
+        page.wait_for_timeout(1500)
+        assert page.locator('[data-testid="breadcrumb"]').first.text_content() == \
+            f"川汇区 › {sub.name} › {target['name']}"
+        assert "unit=" + target["code"] in page.url
+        page.screenshot(path=str(ARTIFACTS / "map_community_1920.png"))
+        assert outside == [], f"requests left localhost: {outside[:5]}"
+    finally:
+        ctx.close()
