@@ -117,7 +117,8 @@ def grid_map(ctx, layers: set[str] | None = None, height: int = 650, key: str = 
         pts = [{"name": f["properties"]["name"], "pos": [f["properties"]["center_lon"], f["properties"]["center_lat"]]}
                for f in gj["features"]]
         deck_layers.append(pdk.Layer(
-            "TextLayer", pts, id="labels", get_position="pos", get_text="name", get_size=14, size_units=String("pixels"),
+            "TextLayer", pts, id="labels", get_position="pos", get_text="name", get_size=14,
+            size_units=String("pixels"),
             get_color=[255, 255, 255], character_set=String("auto"),
             font_family=String('"Noto Sans CJK SC", "Microsoft YaHei", sans-serif'),
             background=True, get_background_color=[7, 20, 43, 150], background_padding=[3, 1], billboard=True))
@@ -183,7 +184,8 @@ def legend(layers: set[str] | None = None) -> None:
     items = [(WARNING_COLORS[k], n) for k, n in (("red", "红色预警"), ("orange", "橙色预警"), ("yellow", "黄色预警"),
                                                  ("blue", "蓝色预警"), ("none", "正常"))]
     if "events" in layers:
-        items += [("#FF5252", "事件·待派单"), ("#FFB300", "事件·处置中"), ("#FFEB3B", "事件·待核查"), ("#69F0AE", "事件·已办结")]
+        items += [("#FF5252", "事件·待派单"), ("#FFB300", "事件·处置中"), ("#FFEB3B", "事件·待核查"),
+                  ("#69F0AE", "事件·已办结")]
     if "cameras" in layers:
         items += [("#69F0AE", "监控在线"), ("#FF5252", "监控离线")]
     if "police" in layers:

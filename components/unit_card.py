@@ -19,6 +19,13 @@ def unit_card(info: dict, kpi: dict, warning: dict, sanling: dict | None = None)
     kind = KIND_LABELS.get(info.get("kind", ""), LEVEL_LABELS.get(info.get("level", 0), ""))
     worker = info.get("grid_worker") or "—"
     reasons = "".join(f"<li>{html.escape(r)}</li>" for r in warning.get("reasons", [])) or "<li>各项指标正常</li>"
+    level = info.get("level", 0)
+    people = (f'常住人口 {num(info.get("population"))} 人 · {num(info.get("households"))} 户 · '
+              f'下辖 {num(info.get("children"))} 个单位')
+    cell = '<div><div style="color:#9FC3FF;font-size:12px">{}</div><b data-card="{}">{}</b></div>'
+    figures = "".join(cell.format(label, key, value) for label, key, value in (
+        ("上报", "reported", num(kpi["reported"])), ("办结", "closed", num(kpi["closed"])),
+        ("办结率", "closure_rate", pct(kpi["closure_rate"])), ("超期", "overdue", num(kpi["overdue"]))))
     zeros = ""
     if sanling and sanling.get("month"):
         zeros = (f'<div>三零达标（{sanling["month"]}）：村(社区) {pct(sanling["village_rate"])} · '
@@ -27,14 +34,10 @@ def unit_card(info: dict, kpi: dict, warning: dict, sanling: dict | None = None)
 <div data-testid="unit-card" style="background:#0E2347;border:1px solid #1F4C8F;border-left:6px solid {color};
  border-radius:6px;padding:10px 14px;color:#E6F0FF;font-size:14px;line-height:1.7">
  <div style="font-size:20px;font-weight:700">{html.escape(info.get("name", ""))}
-  <span style="font-size:13px;color:#9FC3FF;margin-left:6px">{html.escape(kind)} · 第{info.get("level", 0)}级</span></div>
- <div>常住人口 {num(info.get("population"))} 人 · {num(info.get("households"))} 户 · 下辖 {num(info.get("children"))} 个单位</div>
+  <span style="font-size:13px;color:#9FC3FF;margin-left:6px">{html.escape(kind)} · 第{level}级</span></div>
+ <div>{people}</div>
  <div>网格员：{html.escape(worker)} {html.escape(info.get("grid_worker_phone") or "")}</div>
- <div style="display:grid;grid-template-columns:repeat(4,1fr);gap:6px;margin:8px 0">
-  <div><div style="color:#9FC3FF;font-size:12px">上报</div><b data-card="reported">{num(kpi["reported"])}</b></div>
-  <div><div style="color:#9FC3FF;font-size:12px">办结</div><b data-card="closed">{num(kpi["closed"])}</b></div>
-  <div><div style="color:#9FC3FF;font-size:12px">办结率</div><b data-card="closure_rate">{pct(kpi["closure_rate"])}</b></div>
-  <div><div style="color:#9FC3FF;font-size:12px">超期</div><b data-card="overdue">{num(kpi["overdue"])}</b></div>
+ <div style="display:grid;grid-template-columns:repeat(4,1fr);gap:6px;margin:8px 0">{figures}
  </div>
  {zeros}
  <div style="margin-top:6px"><span data-testid="warning-badge" style="background:{color};color:#07142B;padding:2px 10px;

@@ -65,6 +65,9 @@ def wall() -> None:
         if rotate_s and not kids.empty:
             focus = kids.iloc[int(time.time() // rotate_s) % len(kids)]
         clicked = grid_map(ctx, height=850, key="overview_map", width_hint=900)
+        if clicked and clicked != ctx.unit.code:  # drill down on the wall too
+            st.query_params["unit"] = clicked
+            st.rerun()
         if focus is not None:
             st.html(f'<div class="screen-meta" data-testid="focus">聚焦：<b>{focus["name"]}</b>　上报 '
                     f'{num(focus["reported"])} 件　办结率 {pct(focus["closure_rate"])}　'

@@ -51,9 +51,8 @@ def test_drill_down_by_click(browser, app_server, district_url):
         bounds = map_features.__wrapped__(district_url, (None, 0), sub_code)["bounds"]
         x, y = _screen_xy(page, target["center_lon"], target["center_lat"], bounds, 1100, 680)
         page.mouse.click(x, y)
-        page.wait_for_function(
-            f"() => (document.querySelector('[data-testid=\"breadcrumb\"]')?.textContent || '').includes('{target['name']}')",
-            timeout=60_000)
+        crumb_js = "(document.querySelector('[data-testid=\"breadcrumb\"]')?.textContent || '')"
+        page.wait_for_function(f"() => {crumb_js}.includes('{target['name']}')", timeout=60_000)
         wait_rendered(page, selector='[data-testid="unit-card"]')
         page.wait_for_timeout(1500)
         assert page.locator('[data-testid="breadcrumb"]').first.text_content() == \
