@@ -1,9 +1,11 @@
-"""Entry point: page config, theme, navigation (``streamlit run app.py``)."""
+"""Entry point: page config, theme, login gate, navigation by role (``python serve.py``)."""
 
 from pathlib import Path
 
 import streamlit as st
 
+from components import auth
+from components.data import db_url, engine
 from components.theme import apply_theme
 
 ROOT = Path(__file__).parent
@@ -13,9 +15,20 @@ st.set_page_config(page_title="三零创建一屏统揽", page_icon=str(ROOT / "
 apply_theme()
 st.session_state["_via_app"] = True  # pages refuse to run without the entry script (see serve.py)
 
+# file, title, url path, roles that may open it
 PAGES = [
-    st.Page("pages/overview.py", title="一屏统揽", url_path="overview", default=True),
-    st.Page("pages/map.py", title="网格地图", url_path="map"),
+    ("pages/overview.py", "一屏统揽", "overview", {"leader", "staff", "display", "admin"}),
+    ("pages/my.py", "我的指标", "my", {"staff"}),
+    ("pages/map.py", "网格地图", "map", {"leader", "staff", "admin"}),
 ]
 
-st.navigation(PAGES, position="sidebar").run()
+eng = engine(db_url())
+user = auth.gate(eng)
+role = user["role"]
+allowed = [st.Page(f, title=t, url_path=u, default=(u == ("my" if role == "staff" else "overview")))
+           for f, t, u, roles in PAGES if role in roles and (ROOT / f).exists()]
+kiosk = st.query_params.get("kiosk") == "1" or role == "display"
+if not kiosk:
+    with st.sidebar:
+        auth.account_box(eng)
+st.navigation(allowed, position="hidden" if kiosk else "sidebar").run()

@@ -13,7 +13,7 @@ from typing import Any
 
 import streamlit as st
 
-from data_access import events, indicators, map_layers, targets, units, warnings
+from data_access import events, indicators, map_layers, targets, todo, units, warnings
 from data_access.engine import default_url, get_engine
 from data_access.filters import Scope, parse_period
 
@@ -44,6 +44,11 @@ QUERIES: dict[str, tuple[Any, bool]] = {
     "patrol_tracks": (map_layers.patrol_tracks, True),
     "camera_points": (map_layers.camera_points, False),
     "police_room_points": (map_layers.police_room_points, False),
+    "due_soon": (todo.due_soon, False),
+    "overdue": (todo.overdue, False),
+    "noncompliant_subjects": (todo.noncompliant_subjects, True),
+    "uncovered_cells": (todo.uncovered_cells, True),
+    "peer_benchmark": (todo.peer_benchmark, True),
 }
 
 

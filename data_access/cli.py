@@ -69,6 +69,78 @@ def cmd_simulate(args) -> int:
     return 0
 
 
+def cmd_users(args) -> int:
+    """users add|list|set-password|disable|enable|display-token|revoke-tokens."""
+    import getpass
+
+    from sqlalchemy import insert, select, update
+
+    from . import accounts
+    from .audit import record
+    from .engine import get_engine
+    from .schema import users
+
+    eng = get_engine(args.db)
+    actor = args.actor
+
+    def password() -> str:
+        if args.password_stdin:
+            return sys.stdin.readline().rstrip("\n")
+        pw = getpass.getpass("新密码 / new password: ")
+        if pw != getpass.getpass("再次输入 / repeat: "):
+            raise SystemExit("两次输入不一致 / passwords differ")
+        return pw
+
+    if args.action == "list":
+        with eng.connect() as conn:
+            rows = conn.execute(select(users.c.username, users.c.role, users.c.unit_code, users.c.display_name,
+                                       users.c.disabled).order_by(users.c.username)).all()
+        for r in rows:
+            print(f"{r.username}\t{r.role}\t{r.unit_code or '-'}\t{r.display_name or ''}\t"
+                  f"{'停用' if r.disabled else '启用'}")
+        print(json.dumps({"users": len(rows)}))
+        return 0
+    if not args.username:
+        print("错误 / error: username required", file=sys.stderr)
+        return 2
+    if args.action == "add":
+        if args.role == "staff" and not args.unit:
+            print("错误 / error: a staff account needs --unit CODE", file=sys.stderr)
+            return 2
+        if args.unit:
+            accounts.scope_for(eng, args.role, args.unit)  # validates the unit code
+        row = accounts.user_row(args.username, password(), args.role, args.unit, args.display_name)
+        with eng.begin() as conn:
+            conn.execute(insert(users), row)
+            record(conn, actor, "user_change", {"add": args.username, "role": args.role, "unit": args.unit})
+    elif args.action in ("set-password", "disable", "enable"):
+        if accounts.get_user(eng, args.username) is None:
+            print(f"错误 / error: no user {args.username!r}", file=sys.stderr)
+            return 2
+        values = {"password_hash": accounts.hash_password(password()), "failed_logins": 0, "locked_until": None} \
+            if args.action == "set-password" else {"disabled": args.action == "disable"}
+        with eng.begin() as conn:
+            conn.execute(update(users).where(users.c.username == args.username).values(**values))
+            record(conn, actor, "user_change", {args.action: args.username})
+        if args.action != "enable":
+            accounts.revoke_user_sessions(eng, args.username)
+    elif args.action == "display-token":
+        user = accounts.get_user(eng, args.username)
+        if user is None or user["role"] != "display":
+            print("错误 / error: display tokens are for display accounts", file=sys.stderr)
+            return 2
+        token = accounts.create_session(eng, args.username, "display", hours=args.days * 24, note=args.note)
+        record(eng, actor, "token", {"display_token_for": args.username, "days": args.days})
+        print(f"/?kiosk=1&token={token}")
+    elif args.action == "revoke-tokens":
+        n = accounts.revoke_user_sessions(eng, args.username)
+        record(eng, actor, "token", {"revoked_all_for": args.username, "count": n})
+        print(json.dumps({"revoked": n}))
+        return 0
+    print(json.dumps({"ok": True, "action": args.action, "username": args.username}, ensure_ascii=False))
+    return 0
+
+
 def _safe(url: str | None) -> str:
     """The URL without a password, for messages."""
     from sqlalchemy.engine import make_url
@@ -103,6 +175,20 @@ def build_parser() -> argparse.ArgumentParser:
     _db(p)
     p.add_argument("--level", type=int, choices=range(5), default=None)
     p.set_defaults(func=cmd_export_grids)
+    p = sub.add_parser("users", help="accounts: add|list|set-password|disable|enable|display-token|revoke-tokens")
+    _db(p)
+    p.add_argument("action", choices=["add", "list", "set-password", "disable", "enable", "display-token",
+                                      "revoke-tokens"])
+    p.add_argument("username", nargs="?")
+    p.add_argument("--role", choices=["leader", "staff", "display", "admin"], default="staff")
+    p.add_argument("--unit", default=None, help="scope root unit code (staff: required; display: optional)")
+    p.add_argument("--display-name", default=None)
+    p.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    p.add_argument("--days", type=int, default=365, help="display token lifetime")
+    p.add_argument("--note", default=None, help="what the display token is for (e.g. 指挥中心大屏1)")
+    p.add_argument("--actor", default="cli", help="who is making the change (audit)")
+    p.set_defaults(func=cmd_users)
+
     p = sub.add_parser("simulate", help="insert and close events live (demo of a moving wall)")
     _db(p)
     p.add_argument("--rate", type=float, default=30.0, help="new events per minute")

@@ -69,10 +69,14 @@ def _rollup_query(cols, scope: Scope, unit: Unit, months: list[str], flt: EventF
     return _apply_event_filter(_apply_scope(q, r, scope, unit), r, flt)
 
 
-def _open_overdue_query(cols, scope: Scope, unit: Unit, period: Period, flt: EventFilter | None, as_of: datetime):
-    """Events of the period still open past their deadline at ``as_of`` (few rows: open events only)."""
-    q = select(*cols).where(events.c.status != "closed", events.c.closed_at.is_(None), events.c.deadline < as_of,
+def _open_overdue_query(cols, scope: Scope, unit: Unit, period: Period, flt: EventFilter | None,
+                        as_of: datetime | None):
+    """Events of the period still open past their deadline at ``as_of`` (all open ones when ``as_of`` is
+    None). Few rows: it reads the partial index of open events."""
+    q = select(*cols).where(events.c.status != "closed", events.c.closed_at.is_(None),
                             events.c.reported_at >= period.start_dt, events.c.reported_at < period.end_dt)
+    if as_of is not None:
+        q = q.where(events.c.deadline < as_of)
     return _apply_event_filter(_apply_scope(q, events, scope, unit), events, flt)
 
 

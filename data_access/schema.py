@@ -295,6 +295,21 @@ users = Table(
     Column("created_at", DateTime),
 )
 
+# Login sessions and wall-display tokens. Only a SHA-256 of the token is stored, so a database
+# dump cannot be replayed; revoking or expiring a row ends the session everywhere.
+auth_sessions = Table(
+    "auth_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("username", String(60), nullable=False),
+    Column("kind", String(10), nullable=False),  # login | display
+    Column("created_at", DateTime, nullable=False),
+    Column("expires_at", DateTime, nullable=False),
+    Column("revoked", Boolean, nullable=False, default=False),
+    Column("note", String(100)),
+    Index("ix_auth_sessions_user", "username"),
+)
+
 audit_log = Table(
     "audit_log",
     metadata,

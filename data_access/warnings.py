@@ -135,14 +135,16 @@ def unit_metrics(engine: Engine, scope: Scope, unit: Unit, period: Period, level
                  as_of: datetime | None = None) -> pd.DataFrame:
     """The rule inputs for every unit at ``level`` (default: the children) under ``unit``.
 
-    Columns: code, name, parent_code, reported, closed, closure_rate, overdue, overdue_open,
+    Columns: code, name, parent_code, reported, closed, closure_rate, due (events whose deadline has
+    passed or that are closed), due_closure_rate (1 − overdue_open / due), overdue, overdue_open,
     overdue_share, overdue_open_share, key, key_open, subjects, broken_zeros (三零 subjects not
     compliant in the latest judged month of the period), broken_share, petitions, petitions_prev,
     petition_growth (ratio − 1, NaN without base).
     """
     as_of = as_of or datetime.now()
     lvl = unit.level + 1 if level is None else level
-    cols = ["code", "name", "parent_code", "reported", "closed", "closure_rate", "overdue", "overdue_open",
+    cols = ["code", "name", "parent_code", "reported", "closed", "closure_rate", "due", "due_closure_rate",
+            "overdue", "overdue_open",
             "overdue_share", "overdue_open_share", "key", "key_open", "subjects", "broken_zeros", "broken_share",
             "petitions", "petitions_prev", "petition_growth"]
     if lvl > 4 or lvl <= unit.level:
@@ -152,8 +154,9 @@ def unit_metrics(engine: Engine, scope: Scope, unit: Unit, period: Period, level
     figures = figures.rename(columns={"grp": "code"})
     names_q = _apply_scope(select(units.c.code, units.c.name, units.c.parent_code).where(units.c.level == lvl),
                            units, scope, unit)
-    key_q = ev._open_overdue_query([gcol, func.count()], scope, unit, period, None, datetime.max) \
+    key_q = ev._open_overdue_query([gcol, func.count()], scope, unit, period, None, None) \
         .where(events.c.whistle == "key").group_by(gcol)
+    open_q = ev._open_overdue_query([gcol, func.count()], scope, unit, period, None, None).group_by(gcol)
     s, j = sanling_subjects, sanling_judgements
     month_q = _apply_scope(select(func.max(j.c.month)).select_from(j.join(s, s.c.id == j.c.subject_id))
                            .where(j.c.month >= period.start, j.c.month < period.end), s, scope, unit)
@@ -167,6 +170,7 @@ def unit_metrics(engine: Engine, scope: Scope, unit: Unit, period: Period, level
     with engine.connect() as conn:
         df = pd.DataFrame(conn.execute(names_q).all(), columns=["code", "name", "parent_code"])
         key_open = dict(conn.execute(key_q).all())
+        open_all = dict(conn.execute(open_q).all())
         month = conn.execute(month_q).scalar()
         broken = {}
         if month is not None:
@@ -180,6 +184,10 @@ def unit_metrics(engine: Engine, scope: Scope, unit: Unit, period: Period, level
     for c in ("reported", "closed", "overdue", "overdue_open", "key"):
         df[c] = df[c].fillna(0).astype("int64")
     df["closure_rate"] = df["closed"] / df["reported"].where(df["reported"] > 0)
+    # Judge closure only on events already due: work still inside its time limit is not late.
+    df["not_due"] = df["code"].map(open_all).fillna(0).astype("int64") - df["overdue_open"]
+    df["due"] = df["reported"] - df["not_due"]
+    df["due_closure_rate"] = 1 - df["overdue_open"] / df["due"].where(df["due"] > 0)
     df["overdue_share"] = df["overdue"] / df["reported"].where(df["reported"] > 0)
     df["key_open"] = df["code"].map(key_open).fillna(0).astype("int64")
     df["broken_zeros"] = df["code"].map(lambda c: broken.get(c, (0, 0))[0]).astype("int64")
@@ -218,7 +226,7 @@ def child_warnings(engine: Engine, scope: Scope, unit: Unit, period: Period, rul
     return kids.sort_values(["severity", "closure_rate"], ascending=[False, True], ignore_index=True)
 
 
-_SUMMED = ("reported", "closed", "overdue", "overdue_open", "key", "key_open", "subjects", "broken_zeros", "petitions",
+_SUMMED = ("reported", "closed", "due", "overdue", "overdue_open", "key", "key_open", "subjects", "broken_zeros", "petitions",
            "petitions_prev")
 
 
@@ -241,6 +249,7 @@ def unit_warning(engine: Engine, scope: Scope, unit: Unit, period: Period, rules
     row = {**{k: 0 for k in _SUMMED}, **agg}
     nan = float("nan")
     row["closure_rate"] = row["closed"] / row["reported"] if row["reported"] else nan
+    row["due_closure_rate"] = 1 - row["overdue_open"] / row["due"] if row["due"] else nan
     row["overdue_share"] = row["overdue"] / row["reported"] if row["reported"] else nan
     row["overdue_open_share"] = row["overdue_open"] / row["reported"] if row["reported"] else nan
     row["broken_share"] = row["broken_zeros"] / row["subjects"] if row["subjects"] else nan

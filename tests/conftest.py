@@ -145,6 +145,31 @@ def app_server(district_url, tmp_path_factory):
         proc.kill()
 
 
+def login_state(url: str, username: str) -> dict:
+    """The session state the login gate sets for ``username`` (for AppTest)."""
+    from data_access.accounts import get_user, public_user, scope_for
+
+    user = public_user(get_user(get_engine(url), username))
+    return {"user": user, "scope": scope_for(get_engine(url), user["role"], user["unit_code"])}
+
+
+def session_cookie(url: str, base: str, username: str) -> dict:
+    """A real login session for ``username`` as a Playwright cookie for the app at ``base``."""
+    from urllib.parse import urlparse
+
+    from components.auth import COOKIE
+    from data_access.accounts import create_session
+
+    token = create_session(get_engine(url), username, "login")
+    return {"name": COOKIE, "value": token, "domain": urlparse(base).hostname, "path": "/"}
+
+
+def display_token(url: str) -> str:
+    from data_access.accounts import create_session
+
+    return create_session(get_engine(url), "display", "display", hours=24)
+
+
 CHROMIUM = "/usr/bin/chromium"
 
 

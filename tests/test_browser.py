@@ -15,7 +15,7 @@ from data_access.engine import get_engine
 from data_access.filters import Scope, parse_period
 from data_access.units import home_unit
 
-from .conftest import ARTIFACTS
+from .conftest import ARTIFACTS, display_token
 
 pytestmark = pytest.mark.browser
 TILES = ["reported", "closed", "closure_rate", "overdue", "village_rate", "enterprise_rate", "petitions",
@@ -37,8 +37,10 @@ def wait_rendered(page, text: str | None = None, selector: str | None = None, co
     raise AssertionError(f"page did not finish rendering (text={text!r}, selector={selector!r})")
 
 
-def open_page(browser, url: str, width: int = 1920, height: int = 1080):
+def open_page(browser, url: str, width: int = 1920, height: int = 1080, cookies: list | None = None):
     ctx = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN")
+    if cookies:
+        ctx.add_cookies(cookies)
     page = ctx.new_page()
     outside: list[str] = []
 
@@ -65,9 +67,10 @@ def canvas_has_pixels(page) -> bool:
 
 
 @pytest.mark.parametrize("width,height", [(1920, 1080), (3840, 2160)])
-def test_kiosk_wall_fits_and_shows_numbers(browser, app_server, width, height):
+def test_kiosk_wall_fits_and_shows_numbers(browser, app_server, district_url, width, height):
     """Kiosk wall: no vertical scroll, map drawn, every KPI tile a number, nothing fetched outside."""
-    ctx, page, outside = open_page(browser, f"{app_server}/?kiosk=1&period=2026-09", width, height)
+    url = f"{app_server}/?kiosk=1&period=2026-09&token={display_token(district_url)}"
+    ctx, page, outside = open_page(browser, url, width, height)
     try:
         wait_rendered(page, selector="[data-gauge]", count=4)
         wait_rendered(page, selector="canvas")
@@ -101,7 +104,7 @@ def test_wall_figures_equal_data_access(browser, app_server, district_url):
                 "petitions": num(ind.petition_stats(eng, scope, unit, period)["total"]),
                 "camera_online": pct(ind.camera_stats(eng, scope, unit)["online_rate"]),
                 "patrol_coverage": pct(ind.patrol_coverage(eng, scope, unit, period)["coverage"])}
-    ctx, page, _ = open_page(browser, f"{app_server}/?kiosk=1&period=2026-09")
+    ctx, page, _ = open_page(browser, f"{app_server}/?kiosk=1&period=2026-09&token={display_token(district_url)}")
     try:
         wait_rendered(page, selector='[data-kpi="patrol_coverage"]')
         for key, value in expected.items():
@@ -123,7 +126,8 @@ def test_wall_refreshes_in_place(browser, app_server, district_url):
 
     eng = get_engine(district_url)
     month = datetime.now().strftime("%Y-%m")  # the simulator reports events now
-    ctx, page, _ = open_page(browser, f"{app_server}/?kiosk=1&refresh=5&period={month}")
+    url = f"{app_server}/?kiosk=1&refresh=5&period={month}&token={display_token(district_url)}"
+    ctx, page, _ = open_page(browser, url)
     try:
         wait_rendered(page, selector='[data-kpi="reported"]')
         before = int(page.locator('[data-kpi="reported"] .kpi-value').inner_text().replace(",", "").rstrip("件"))

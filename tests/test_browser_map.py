@@ -10,7 +10,7 @@ from data_access.engine import get_engine
 from data_access.filters import Scope
 from data_access.units import children, get_unit
 
-from .conftest import ARTIFACTS
+from .conftest import ARTIFACTS, session_cookie
 from .test_browser import canvas_has_pixels, open_page, wait_rendered
 
 pytestmark = pytest.mark.browser
@@ -36,7 +36,8 @@ def test_drill_down_by_click(browser, app_server, district_url):
     sub = get_unit(eng, sub_code)
     kids = children(eng, Scope.all(), sub).sort_values("area_km2", ascending=False)
     target = kids.iloc[0]
-    ctx, page, outside = open_page(browser, f"{app_server}/map?unit={sub_code}&period=2026-09")
+    ctx, page, outside = open_page(browser, f"{app_server}/map?unit={sub_code}&period=2026-09",
+                                   cookies=[session_cookie(district_url, app_server, "leader")])
     try:
         wait_rendered(page, selector='[data-testid="unit-card"]')
         wait_rendered(page, selector="canvas")

@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 from data_access.engine import get_engine
 from data_access.schema import units
 
-from .conftest import ROOT
+from .conftest import ROOT, login_state
 
 
 def _code_at(url: str, level: int) -> str:
@@ -29,6 +29,8 @@ def run_map(district_url, monkeypatch):
 
     def run(**params) -> AppTest:
         at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90)
+        for k, v in login_state(district_url, "leader").items():
+            at.session_state[k] = v
         at.switch_page("pages/map.py")
         for k, v in params.items():
             at.query_params[k] = v

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from .conftest import ROOT
+from .conftest import ROOT, login_state
 
-PAGES = ["overview"]
+PAGES = ["overview", "map"]
 
 
 @pytest.fixture
@@ -15,8 +15,10 @@ def app(district_url, monkeypatch):
     monkeypatch.setenv("DATABASE_URL", district_url)
     monkeypatch.chdir(ROOT)
 
-    def make(page: str = "overview", **params) -> AppTest:
+    def make(page: str = "overview", user: str = "leader", **params) -> AppTest:
         at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+        for k, v in login_state(district_url, user).items():
+            at.session_state[k] = v
         at.switch_page(f"pages/{page}.py")
         for k, v in params.items():
             at.query_params[k] = v

@@ -64,7 +64,7 @@ def test_roll_up(own, children, expected):
 
 def test_shipped_rules_parse():
     rules = w.load_rules()
-    assert {r.metric for r in rules.rules} >= {"closure_rate", "overdue_open_share", "key_open", "broken_share"}
+    assert {r.metric for r in rules.rules} >= {"due_closure_rate", "overdue_open_share", "key_open", "broken_share"}
     assert all(r.thresholds for r in rules.rules)
 
 

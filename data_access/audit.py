@@ -1,0 +1,36 @@
+"""Audit trail: logins, exports, imports and user changes — who, when, what."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+import pandas as pd
+from sqlalchemy import Connection, Engine, insert, select
+
+from .schema import audit_log
+
+ACTIONS = ("login_ok", "login_fail", "logout", "export", "import", "user_change", "token")
+
+
+def record(target: Engine | Connection, username: str | None, action: str, detail: dict | None = None) -> None:
+    """Append one audit row (in its own transaction for an Engine, in the caller's for a Connection)."""
+    if action not in ACTIONS:
+        raise ValueError(f"unknown audit action {action!r}")
+    row = {"at": datetime.now().replace(microsecond=0), "username": username, "action": action,
+           "detail": json.dumps(detail or {}, ensure_ascii=False, default=str)}
+    if isinstance(target, Connection):
+        target.execute(insert(audit_log), row)
+    else:
+        with target.begin() as conn:
+            conn.execute(insert(audit_log), row)
+
+
+def recent(engine: Engine, limit: int = 200, action: str | None = None) -> pd.DataFrame:
+    """Newest audit rows: at, username, action, detail (JSON text)."""
+    q = select(audit_log.c.at, audit_log.c.username, audit_log.c.action, audit_log.c.detail)
+    if action:
+        q = q.where(audit_log.c.action == action)
+    q = q.order_by(audit_log.c.id.desc()).limit(int(limit))
+    with engine.connect() as conn:
+        return pd.DataFrame(conn.execute(q).all(), columns=["at", "username", "action", "detail"])

@@ -1,0 +1,100 @@
+"""A unit's to-do list: what its staff must act on, and how it compares with its peers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pandas as pd
+from sqlalchemy import Engine, func, select
+
+from . import events as ev
+from .filters import Period, Scope, Unit, _apply_scope
+from .schema import patrol_visits, sanling_judgements, sanling_subjects, units
+from .vocab import SUBJECT_TYPES
+from .workdays import add_workdays, workdays_between
+
+
+def due_soon(engine: Engine, scope: Scope, unit: Unit, workdays: int = 2, as_of: datetime | None = None,
+             limit: int = 200) -> pd.DataFrame:
+    """Open events not yet overdue whose deadline falls within ``workdays`` working days.
+
+    Columns: those of events.event_list plus workdays_left (int, working days until the deadline).
+    """
+    as_of = as_of or datetime.now()
+    df = ev.event_list(engine, scope, unit, None, status="open", as_of=as_of, limit=5000)
+    horizon = datetime.combine(add_workdays(as_of, workdays), datetime.max.time())
+    df = df[(df["deadline"] >= as_of) & (df["deadline"] <= horizon)].sort_values("deadline").head(limit)
+    df = df.assign(workdays_left=[workdays_between(as_of, d) for d in df["deadline"]])
+    return df.reset_index(drop=True)
+
+
+def overdue(engine: Engine, scope: Scope, unit: Unit, as_of: datetime | None = None, limit: int = 200
+            ) -> pd.DataFrame:
+    """Open events past their deadline, most overdue first, with workdays_over (working days)."""
+    as_of = as_of or datetime.now()
+    df = ev.event_list(engine, scope, unit, None, status="overdue_open", as_of=as_of, limit=limit)
+    return df.assign(workdays_over=[max(1, workdays_between(d, as_of)) for d in df["deadline"]])
+
+
+def noncompliant_subjects(engine: Engine, scope: Scope, unit: Unit, period: Period) -> pd.DataFrame:
+    """三零 subjects judged not compliant in the latest judged month up to ``period``'s end.
+
+    Columns: month, name, kind, subject_type, type_label, department, unit_code, broke (Chinese), note.
+    """
+    s, j = sanling_subjects, sanling_judgements
+    mq = _apply_scope(select(func.max(j.c.month)).select_from(j.join(s, s.c.id == j.c.subject_id))
+                      .where(j.c.month < period.end), s, scope, unit)
+    cols = ["month", "name", "kind", "subject_type", "type_label", "department", "unit_code", "broke", "note"]
+    with engine.connect() as conn:
+        month = conn.execute(mq).scalar()
+        if month is None:
+            return pd.DataFrame(columns=cols)
+        q = _apply_scope(select(j.c.month, s.c.name, s.c.kind, s.c.subject_type, s.c.department, s.c.unit_code,
+                                j.c.broke_petition, j.c.broke_accident, j.c.broke_case, j.c.note)
+                         .select_from(j.join(s, s.c.id == j.c.subject_id))
+                         .where(j.c.month == month, j.c.compliant.is_(False)), s, scope, unit).order_by(s.c.name)
+        rows = conn.execute(q).mappings().all()
+    df = pd.DataFrame(rows, columns=["month", "name", "kind", "subject_type", "department", "unit_code",
+                                     "broke_petition", "broke_accident", "broke_case", "note"])
+    df["type_label"] = df["subject_type"].map(lambda t: SUBJECT_TYPES.get(t, (t, ""))[0])
+    df["broke"] = ["、".join(z for z, b in (("上访", p), ("事故", a), ("案件", c)) if b)
+                   for p, a, c in zip(df["broke_petition"], df["broke_accident"], df["broke_case"])]
+    return df[cols]
+
+
+def uncovered_cells(engine: Engine, scope: Scope, unit: Unit, period: Period, limit: int = 500) -> pd.DataFrame:
+    """Grid cells (level-4 units under ``unit``) no patrol track passed in ``period``: code, name, parent_code."""
+    visited = select(patrol_visits.c.unit_code).where(patrol_visits.c.visited_on >= period.start,
+                                                      patrol_visits.c.visited_on < period.end).distinct()
+    q = _apply_scope(select(units.c.code, units.c.name, units.c.parent_code)
+                     .where(units.c.level == 4, units.c.code.not_in(visited)), units, scope, unit)
+    with engine.connect() as conn:
+        return pd.DataFrame(conn.execute(q.order_by(units.c.code).limit(int(limit))).all(),
+                            columns=["code", "name", "parent_code"])
+
+
+def peer_benchmark(engine: Engine, scope: Scope, unit: Unit, period: Period) -> dict:
+    """How ``unit`` compares with the units of its level in its district — aggregates only.
+
+    Deliberately reads the peers' figures (which the caller's scope does not cover) but returns
+    nothing that identifies another unit: keys peers (count), rank (1 = best closure rate),
+    peer_avg_closure_rate, peer_avg_overdue_share, own_closure_rate.
+    """
+    if unit.level == 0:
+        return {"peers": 1, "rank": 1, "peer_avg_closure_rate": float("nan"), "peer_avg_overdue_share": float("nan"),
+                "own_closure_rate": float("nan")}
+    district = Unit(unit.ancestors[0], "", 0, None, "", (unit.ancestors[0], None, None, None, None))
+    peers = ev._grouped(engine, Scope.all(), district, period, None, datetime.now(),
+                        ev.events.c[f"l{unit.level}_code"], ev.event_rollup.c.unit_code, unit.level, None)
+    peers = peers[peers["reported"] > 0]
+    rate = peers["closed"] / peers["reported"]
+    share = peers["overdue"] / peers["reported"]
+    own = rate[peers["grp"] == unit.code]
+    own_rate = float(own.iloc[0]) if len(own) else float("nan")
+    rank = int((rate > own_rate).sum()) + 1 if len(own) else None
+    return {"peers": int(len(peers)), "rank": rank, "peer_avg_closure_rate": float(rate.mean()) if len(rate) else
+            float("nan"), "peer_avg_overdue_share": float(share.mean()) if len(share) else float("nan"),
+            "own_closure_rate": own_rate}
+
+
+__all__ = ["due_soon", "overdue", "noncompliant_subjects", "uncovered_cells", "peer_benchmark"]

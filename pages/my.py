@@ -1,0 +1,61 @@
+"""我的指标: a staff user's home — their unit against targets and peers, its warning, and its to-do list."""
+
+import streamlit as st
+
+from components.context import page_context
+from components.data import query, target_values
+from components.fmt import num, pct
+from components.kpi import Tile, kpi_tiles
+from components.period import period_selector
+from components.unit_card import unit_card
+
+ctx = page_context()
+latest = query("latest_event_time", ctx.scope, None)
+st.title(f"我的指标 · {ctx.unit.name}")
+period_selector(ctx.period, latest.date() if latest else ctx.period.start, "my")
+
+k = query("event_kpis", ctx.scope, ctx.unit.code, ctx.period.token)
+peer = query("peer_benchmark", ctx.scope, ctx.unit.code, ctx.period.token)
+targets = target_values(ctx.db)
+kpi_tiles([
+    Tile("reported", "事件上报", num(k["reported"]), "件"),
+    Tile("closure_rate", "办结率", pct(k["closure_rate"]), "", f"目标 ≥{pct(targets['closure_rate'], 0)} · "
+         f"同级平均 {pct(peer['peer_avg_closure_rate'])}",
+         "kpi-good" if k["closure_rate"] >= targets["closure_rate"] else "kpi-bad"),
+    Tile("rank", "同级排名", f"{peer['rank'] or '—'}/{peer['peers']}", "", "按办结率"),
+    Tile("overdue_open", "超期未办结", num(k["overdue_open"]), "件", "",
+         "kpi-bad" if k["overdue_open"] else "kpi-good"),
+])
+left, right = st.columns([1.1, 1])
+with left:
+    unit_card(query("unit_info", ctx.scope, ctx.unit.code), k,
+              query("unit_warning", ctx.scope, ctx.unit.code, ctx.period.token),
+              query("sanling_compliance", ctx.scope, ctx.unit.code, ctx.period.token))
+    monthly = query("event_monthly", ctx.scope, ctx.unit.code, ctx.period.token)
+    st.markdown("**近12个月办结率**")
+    st.line_chart(monthly.set_index("month")["closure_rate"] * 100, height=200)
+with right:
+    st.markdown("### 待办事项")
+    od = query("overdue", ctx.scope, ctx.unit.code)
+    soon = query("due_soon", ctx.scope, ctx.unit.code)
+    bad = query("noncompliant_subjects", ctx.scope, ctx.unit.code, ctx.period.token)
+    cells = query("uncovered_cells", ctx.scope, ctx.unit.code, ctx.period.token)
+    link = lambda code: f"/map?unit={code}&period={ctx.period.token}"  # noqa: E731
+    with st.expander(f"超期未办结事件 {len(od)} 件", expanded=True):
+        st.dataframe(od.assign(地图=[link(c) for c in od["unit_code"]])[
+            ["id", "title", "area_name", "status_label", "deadline", "workdays_over", "地图"]].rename(columns={
+                "id": "编号", "title": "事件", "area_name": "位置", "status_label": "状态", "deadline": "办结时限",
+                "workdays_over": "超期(工作日)"}), hide_index=True,
+            column_config={"地图": st.column_config.LinkColumn("地图", display_text="查看")})
+    with st.expander(f"即将超期（2个工作日内） {len(soon)} 件"):
+        st.dataframe(soon[["id", "title", "area_name", "deadline", "workdays_left"]].rename(columns={
+            "id": "编号", "title": "事件", "area_name": "位置", "deadline": "办结时限", "workdays_left": "剩余工作日"}),
+            hide_index=True)
+    with st.expander(f"“三零”未达标主体 {len(bad)} 个"):
+        st.dataframe(bad[["name", "type_label", "department", "broke", "note"]].rename(columns={
+            "name": "主体", "type_label": "类型", "department": "主管部门", "broke": "未达标项", "note": "说明"}),
+            hide_index=True)
+    with st.expander(f"本期未巡逻网格 {len(cells)} 个"):
+        st.dataframe(cells.assign(地图=[link(c) for c in cells["code"]])[["code", "name", "地图"]].rename(
+            columns={"code": "编码", "name": "网格"}), hide_index=True,
+            column_config={"地图": st.column_config.LinkColumn("地图", display_text="查看")})
