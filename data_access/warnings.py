@@ -226,7 +226,8 @@ def child_warnings(engine: Engine, scope: Scope, unit: Unit, period: Period, rul
     return kids.sort_values(["severity", "closure_rate"], ascending=[False, True], ignore_index=True)
 
 
-_SUMMED = ("reported", "closed", "due", "overdue", "overdue_open", "key", "key_open", "subjects", "broken_zeros", "petitions",
+_SUMMED = ("reported", "closed", "due", "overdue", "overdue_open", "key", "key_open", "subjects", "broken_zeros",
+           "petitions",
            "petitions_prev")
 
 
