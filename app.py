@@ -14,6 +14,7 @@ apply_theme()
 
 PAGES = [
     st.Page("pages/overview.py", title="一屏统揽", url_path="overview", default=True),
+    st.Page("pages/report.py", title="导出报告", url_path="report"),
 ]
 
 st.navigation(PAGES, position="sidebar").run()

@@ -19,7 +19,7 @@ import json
 from datetime import datetime, timedelta
 
 import pandas as pd
-from sqlalchemy import Engine, and_, case, distinct, extract, func, insert, select
+from sqlalchemy import Engine, and_, case, distinct, func, insert, select
 
 from . import vocab
 from .filters import Period, Scope, Unit, _add_months, _apply_scope
@@ -162,19 +162,21 @@ def monthly_trend(engine: Engine, scope: Scope, unit: Unit, period: Period, mont
     as_of = as_of or datetime.now()
     last = (period.end - timedelta(days=1)).replace(day=1)
     first = _add_months(last, -(months - 1))
-    y, m = extract("year", events.c.reported_at), extract("month", events.c.reported_at)
-    q = select(y.label("y"), m.label("m"), func.count().label("reported"),
+    bounds = [datetime.combine(_add_months(first, i), datetime.min.time()) for i in range(months + 1)]
+    # month index by range comparisons: uses the (ancestor, reported_at) index and is several times
+    # cheaper on SQLite than extracting year and month from every row
+    bucket = case(*[(events.c.reported_at < b, i) for i, b in enumerate(bounds[1:])], else_=months)
+    q = select(bucket.label("i"), func.count().label("reported"),
                _sum(events.c.status == "closed").label("closed"),
                _sum(and_(events.c.closed_at.is_(None), events.c.deadline < as_of)).label("overdue_open")).where(
-        events.c.reported_at >= datetime.combine(first, datetime.min.time()),
-        events.c.reported_at < datetime.combine(_add_months(last, 1), datetime.min.time()))
-    q = _apply_scope(q, events, scope, unit).group_by(y, m)
+        events.c.reported_at >= bounds[0], events.c.reported_at < bounds[-1])
+    q = _apply_scope(q, events, scope, unit).group_by(bucket)
     with engine.connect() as conn:
-        got = {(int(r.y), int(r.m)): (int(r.reported), int(r.closed), int(r.overdue_open)) for r in conn.execute(q)}
+        got = {int(r.i): (int(r.reported), int(r.closed), int(r.overdue_open)) for r in conn.execute(q)}
     rows = []
     for i in range(months):
         d = _add_months(first, i)
-        rep, clo, ovd = got.get((d.year, d.month), (0, 0, 0))
+        rep, clo, ovd = got.get(i, (0, 0, 0))
         rows.append({"month": d, "label": f"{d:%Y-%m}", "reported": rep, "closed": clo, "overdue_open": ovd})
     df = pd.DataFrame(rows)
     df["closure_rate"] = (df["closed"] / df["reported"].where(df["reported"] > 0)).astype(float)

@@ -51,8 +51,8 @@ def hatch_segments(geom, color: str, spacing: float) -> list[np.ndarray]:
         dx, dy = math.cos(a), math.sin(a)  # line direction
         nx, ny = -dy, dx  # offset direction
         offs = np.arange(-r, r + spacing, spacing)
-        lines = [LineString([(cx + o * nx - r * dx, cy + o * ny - r * dy), (cx + o * nx + r * dx, cy + o * ny + r * dy)])
-                 for o in offs]
+        lines = [LineString([(cx + o * nx - r * dx, cy + o * ny - r * dy),
+                             (cx + o * nx + r * dx, cy + o * ny + r * dy)]) for o in offs]
         clipped = shapely.intersection(np.array(lines, dtype=object), geom)
         for part in shapely.get_parts(clipped[~shapely.is_empty(clipped)]):
             if part.geom_type == "LineString" and not part.is_empty:

@@ -7,7 +7,7 @@ from streamlit.testing.v1 import AppTest
 
 from .conftest import ROOT
 
-PAGES = ["overview"]
+PAGES = ["overview", "report"]
 
 
 @pytest.fixture
