@@ -13,11 +13,13 @@ from typing import Any
 
 import streamlit as st
 
-from data_access import events, targets, units
+from data_access import events, indicators, targets, units
 from data_access.engine import default_url, get_engine
 from data_access.filters import Scope, parse_period
 
 CACHE_TTL_S = int(os.environ.get("CACHE_TTL_S", "60"))
+# The wall refreshes in place; its figures may be at most this old.
+LIVE_TTL_S = int(os.environ.get("LIVE_TTL_S", "10"))
 
 # name -> (function, takes_period). Only these may be called through the cache edge.
 QUERIES: dict[str, tuple[Any, bool]] = {
@@ -29,6 +31,13 @@ QUERIES: dict[str, tuple[Any, bool]] = {
     "unit_info": (units.unit_info, False),
     "children": (units.children, False),
     "latest_event_time": (events.latest_event_time, False),
+    "event_monthly": (indicators.event_monthly, True),
+    "sanling_compliance": (indicators.sanling_compliance, True),
+    "petition_stats": (indicators.petition_stats, True),
+    "criminal_case_stats": (indicators.criminal_case_stats, True),
+    "mediation_stats": (indicators.mediation_stats, True),
+    "camera_stats": (indicators.camera_stats, False),
+    "patrol_coverage": (indicators.patrol_coverage, True),
 }
 
 
@@ -67,12 +76,21 @@ def _cached(name: str, url: str, scope: tuple[str | None, int], unit: str | None
     return fn(*args, **dict(kwargs))
 
 
-def query(name: str, scope: Scope, unit: str | None, period: str | None = None, **kwargs) -> Any:
+@st.cache_data(ttl=LIVE_TTL_S, show_spinner=False, max_entries=2000)
+def _cached_live(name: str, url: str, scope: tuple[str | None, int], unit: str | None, period: str | None,
+                 kwargs: tuple) -> Any:
+    return _cached.__wrapped__(name, url, scope, unit, period, kwargs)
+
+
+def query(name: str, scope: Scope, unit: str | None, period: str | None = None, *, live: bool = False,
+          **kwargs) -> Any:
     """Call the data_access function ``name`` for ``unit`` (a code) and ``period`` (a token).
 
-    Keyword values must be hashable plain values (str, int, tuples).
+    Keyword values must be hashable plain values (str, int, tuples). ``live=True`` uses the
+    short wall TTL (``LIVE_TTL_S``) instead of ``CACHE_TTL_S``.
     """
-    return _cached(name, db_url(), scope_key(scope), unit, period, tuple(sorted(kwargs.items())))
+    fn = _cached_live if live else _cached
+    return fn(name, db_url(), scope_key(scope), unit, period, tuple(sorted(kwargs.items())))
 
 
 @st.cache_data(ttl=CACHE_TTL_S, show_spinner=False)

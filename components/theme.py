@@ -49,3 +49,33 @@ def apply_theme() -> None:
 
 def panel_title(text: str) -> None:
     st.html(f'<div class="panel-title">{text}</div>')
+
+
+# The wall is laid out for 1920×1080 CSS pixels and zoomed to larger screens, so a 4K wall
+# shows the same screen twice as large (readable from across the room) without scrolling.
+_WALL_CSS = """
+<style>
+@media (min-width: 2500px) {
+  .stApp { width: 1920px !important; height: 1080px !important; min-height: 0 !important;
+           transform-origin: 0 0; transform: scale(calc(100vh / 1080px)); }
+}
+.stApp { --fs-kpi: 26px; --fs-label: 13px; --fs-base: 14px; --fs-title: 28px; }
+.block-container { padding: 0.6rem 1rem 0 1rem !important; }
+[data-testid="stVerticalBlock"] { gap: 0.45rem; }
+.kpi { padding: 4px 9px; border-radius: 5px; } .kpi svg.spark { height: 16px; }
+.kpi-grid { gap: 7px; }
+</style>
+"""
+_KIOSK_CSS = """
+<style>
+[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], header[data-testid="stHeader"],
+[data-testid="stToolbar"], [data-testid="stDecoration"], [data-testid="stStatusWidget"], #MainMenu, footer
+{ display: none !important; }
+html, body, .stApp { overflow: hidden !important; }
+</style>
+"""
+
+
+def wall_css(kiosk: bool) -> None:
+    """Fixed 1920×1080 design zoomed to the viewport; ``kiosk`` hides all chrome."""
+    st.html(_WALL_CSS + (_KIOSK_CSS if kiosk else ""))

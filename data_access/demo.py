@@ -16,7 +16,7 @@ import pandas as pd
 import shapely
 from sqlalchemy import Engine, delete, insert
 
-from . import schema
+from . import rollups, schema
 from .accounts import user_row
 from .demo_facts import (
     _risk,
@@ -140,6 +140,8 @@ def build_demo(url: str | None = None, scale: str = "district", seed: int = 2024
     log("events …")
     ev = build_events(units, spec.events_per_year * nd, start, as_of, rng, risk)
     counts["events"] = _insert(engine, schema.events, ev)
+    with engine.begin() as conn:
+        counts["event_rollup"] = rollups.rebuild(conn)
 
     log("三零 subjects and judgements …")
     subjects = build_subjects(units, spec.enterprises * nd, rng)

@@ -17,9 +17,9 @@ from datetime import datetime
 import pandas as pd
 from sqlalchemy import Engine, and_, case, func, or_, select
 
-from . import vocab
+from . import rollups, vocab
 from .filters import EventFilter, Period, Scope, Unit, _apply_event_filter, _apply_scope
-from .schema import events, units
+from .schema import event_rollup, events, units
 
 KPI_KEYS = ("reported", "closed", "closure_rate", "overdue", "overdue_open", "key")
 
@@ -54,42 +54,89 @@ def _with_rate(df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
+def _rollup_columns():
+    r = event_rollup
+    return [func.coalesce(func.sum(r.c.reported), 0).label("reported"),
+            func.coalesce(func.sum(r.c.closed), 0).label("closed"),
+            func.coalesce(func.sum(r.c.closed_late), 0).label("closed_late"),
+            func.coalesce(func.sum(case((r.c.whistle == "key", r.c.reported), else_=0)), 0).label("key")]
+
+
+def _rollup_query(cols, scope: Scope, unit: Unit, months: list[str], flt: EventFilter | None, level: int):
+    """Rows of the rollup at ``level`` under ``unit`` (inside ``scope``) for ``months``."""
+    r = event_rollup
+    q = select(*cols).where(r.c.level == level, r.c.month.in_(months))
+    return _apply_event_filter(_apply_scope(q, r, scope, unit), r, flt)
+
+
+def _open_overdue_query(cols, scope: Scope, unit: Unit, period: Period, flt: EventFilter | None, as_of: datetime):
+    """Events of the period still open past their deadline at ``as_of`` (few rows: open events only)."""
+    q = select(*cols).where(events.c.status != "closed", events.c.closed_at.is_(None), events.c.deadline < as_of,
+                            events.c.reported_at >= period.start_dt, events.c.reported_at < period.end_dt)
+    return _apply_event_filter(_apply_scope(q, events, scope, unit), events, flt)
+
+
 def event_kpis(engine: Engine, scope: Scope, unit: Unit, period: Period, flt: EventFilter | None = None,
-               as_of: datetime | None = None) -> dict:
+               as_of: datetime | None = None, use_rollup: bool | None = None) -> dict:
     """Headline figures for ``unit`` and ``period``.
 
     Returns a dict with keys reported, closed, overdue, overdue_open, key (counts, int) and
-    closure_rate (0–1 float, NaN when reported is 0).
+    closure_rate (0–1 float, NaN when reported is 0). Reads the rollup when it can answer
+    (whole months, unit level ≤ 2) unless ``use_rollup`` is False; the figures are identical.
     """
     as_of = as_of or datetime.now()
-    q = _period_query(_kpi_columns(as_of), scope, unit, period, flt)
+    months = rollups.usable(scope, unit, period) if use_rollup is not False else None
     with engine.connect() as conn:
-        row = conn.execute(q).mappings().one()
-    df = _with_rate(pd.DataFrame([dict(row)]))
-    return {k: df.iloc[0][k].item() for k in KPI_KEYS}
+        if months:
+            row = conn.execute(_rollup_query(_rollup_columns(), scope, unit, months, flt, unit.level)).mappings().one()
+            open_od = conn.execute(_open_overdue_query([func.count()], scope, unit, period, flt, as_of)).scalar_one()
+            out = {"reported": int(row["reported"]), "closed": int(row["closed"]), "key": int(row["key"]),
+                   "overdue": int(row["closed_late"]) + int(open_od), "overdue_open": int(open_od)}
+        else:
+            row = conn.execute(_period_query(_kpi_columns(as_of), scope, unit, period, flt)).mappings().one()
+            out = {k: int(row[k] or 0) for k in KPI_KEYS if k != "closure_rate"}
+    out["closure_rate"] = out["closed"] / out["reported"] if out["reported"] else float("nan")
+    return out
+
+
+def _grouped(engine: Engine, scope: Scope, unit: Unit, period: Period, flt: EventFilter | None, as_of: datetime,
+             raw_col, rollup_col, group_level: int, use_rollup: bool | None) -> pd.DataFrame:
+    """KPI columns grouped by one key: columns grp, reported, closed, overdue, overdue_open, key."""
+    cols = ["grp", "reported", "closed", "overdue", "overdue_open", "key"]
+    months = rollups.usable(scope, unit, period, group_level) if use_rollup is not False else None
+    with engine.connect() as conn:
+        if months:
+            q = _rollup_query([rollup_col.label("grp"), *_rollup_columns()], scope, unit, months, flt, group_level)
+            df = pd.DataFrame(conn.execute(q.group_by(rollup_col)).all(),
+                              columns=["grp", "reported", "closed", "closed_late", "key"])
+            oq = _open_overdue_query([raw_col.label("grp"), func.count()], scope, unit, period, flt, as_of)
+            od = dict(conn.execute(oq.group_by(raw_col)).all())
+            df["overdue_open"] = df["grp"].map(od).fillna(0).astype("int64")
+            df["overdue"] = df["closed_late"] + df["overdue_open"]
+            return df[cols]
+        q = _period_query([raw_col.label("grp"), *_kpi_columns(as_of)], scope, unit, period, flt)
+        return pd.DataFrame(conn.execute(q.group_by(raw_col)).mappings().all(), columns=cols)
 
 
 def closure_by(engine: Engine, scope: Scope, unit: Unit, period: Period, by: str,
-               flt: EventFilter | None = None, as_of: datetime | None = None) -> pd.DataFrame:
+               flt: EventFilter | None = None, as_of: datetime | None = None,
+               use_rollup: bool | None = None) -> pd.DataFrame:
     """Closure figures grouped by ``by`` (``source``, ``category`` or ``whistle``).
 
-    Columns: key (code), label (Chinese), reported, closed, closure_rate (0–1), overdue,
-    overdue_open, key. Ordered by reported, descending.
+    Columns: code, label (Chinese), reported, closed, closure_rate (0–1), overdue, overdue_open,
+    key. Ordered by reported, descending.
     """
     labels = {"source": vocab.SOURCES, "category": vocab.CATEGORIES, "whistle": vocab.WHISTLES}[by]
-    col = events.c[by]
-    q = _period_query([col.label("grp"), *_kpi_columns(as_of or datetime.now())], scope, unit, period, flt)
-    with engine.connect() as conn:
-        rows = conn.execute(q.group_by(col)).mappings().all()
-    df = pd.DataFrame(rows, columns=["grp", "reported", "closed", "overdue", "overdue_open", "key"])
-    df = _with_rate(df.rename(columns={"grp": "key_code"}))
-    df.insert(1, "label", df["key_code"].map(labels).fillna(df["key_code"]))
-    df = df.rename(columns={"key_code": "code"})
+    df = _grouped(engine, scope, unit, period, flt, as_of or datetime.now(), events.c[by], event_rollup.c[by],
+                  unit.level, use_rollup)
+    df = _with_rate(df.rename(columns={"grp": "code"}))
+    df.insert(1, "label", df["code"].map(labels).fillna(df["code"]))
     return df.sort_values("reported", ascending=False, ignore_index=True)
 
 
 def child_event_kpis(engine: Engine, scope: Scope, unit: Unit, period: Period,
-                     flt: EventFilter | None = None, as_of: datetime | None = None) -> pd.DataFrame:
+                     flt: EventFilter | None = None, as_of: datetime | None = None,
+                     use_rollup: bool | None = None) -> pd.DataFrame:
     """Event figures for each direct child of ``unit`` (children with no events included).
 
     Columns: code, name, reported, closed, closure_rate (0–1, NaN without events), overdue,
@@ -98,12 +145,11 @@ def child_event_kpis(engine: Engine, scope: Scope, unit: Unit, period: Period,
     cols = ["code", "name", "reported", "closed", "closure_rate", "overdue", "overdue_open", "key"]
     if unit.level >= 4:
         return pd.DataFrame(columns=cols)
-    child_col = events.c[f"l{unit.level + 1}_code"]
-    q = _period_query([child_col.label("code"), *_kpi_columns(as_of or datetime.now())], scope, unit, period, flt)
+    lvl = unit.level + 1
+    figures = _grouped(engine, scope, unit, period, flt, as_of or datetime.now(), events.c[f"l{lvl}_code"],
+                       event_rollup.c.unit_code, lvl, use_rollup).rename(columns={"grp": "code"})
     kids = _apply_scope(select(units.c.code, units.c.name).where(units.c.parent_code == unit.code), units, scope)
     with engine.connect() as conn:
-        figures = pd.DataFrame(conn.execute(q.group_by(child_col)).mappings().all(),
-                               columns=["code", "reported", "closed", "overdue", "overdue_open", "key"])
         names = pd.DataFrame(conn.execute(kids).all(), columns=["code", "name"])
     df = names.merge(figures, on="code", how="left").fillna(
         {"reported": 0, "closed": 0, "overdue": 0, "overdue_open": 0, "key": 0})
@@ -136,15 +182,19 @@ def event_list(engine: Engine, scope: Scope, unit: Unit, period: Period | None =
     """Individual events under ``unit``, newest first.
 
     ``status``: ``all``, ``open`` (not closed) or ``overdue_open`` (open past deadline at ``as_of``).
-    Columns: id, title, unit_code, unit_name, category, category_label, source, source_label,
+    Columns: id, title, unit_code, unit_name, area_name (subdistrict + community names), category,
+    category_label, source, source_label,
     whistle, whistle_label, status, status_label, reported_at, deadline, closed_at, lon, lat.
     """
     as_of = as_of or datetime.now()
+    l1, l2 = units.alias("l1"), units.alias("l2")
     q = select(
-        events.c.id, events.c.title, events.c.unit_code, units.c.name.label("unit_name"), events.c.category,
+        events.c.id, events.c.title, events.c.unit_code, units.c.name.label("unit_name"),
+        (func.coalesce(l1.c.name, "") + func.coalesce(l2.c.name, "")).label("area_name"), events.c.category,
         events.c.source, events.c.whistle, events.c.status, events.c.reported_at, events.c.deadline,
         events.c.closed_at, events.c.lon, events.c.lat,
-    ).join(units, units.c.code == events.c.unit_code)
+    ).join(units, units.c.code == events.c.unit_code).outerjoin(l1, l1.c.code == events.c.l1_code).outerjoin(
+        l2, l2.c.code == events.c.l2_code)
     if period is not None:
         q = q.where(events.c.reported_at >= period.start_dt, events.c.reported_at < period.end_dt)
     if status == "open":

@@ -15,6 +15,7 @@ from sqlalchemy import Engine, func, insert, select, update
 
 from .demo_facts import CATEGORY_MIX, DEADLINE_WORKDAYS, SOURCE_MIX
 from .demo_names import EVENT_TITLES
+from .rollups import refresh_for_events
 from .schema import events, meta, units
 from .workdays import add_workdays
 
@@ -57,6 +58,7 @@ def tick(engine: Engine, rng: np.random.Generator, n_new: int, n_advance: int, n
             "lon": float(rng.uniform(u.min_lon, u.max_lon)), "lat": float(rng.uniform(u.min_lat, u.max_lat)),
         })
     advanced = 0
+    touched = [r["id"] for r in rows]
     with engine.begin() as conn:
         if rows:
             conn.execute(insert(events), rows)
@@ -70,7 +72,9 @@ def tick(engine: Engine, rng: np.random.Generator, n_new: int, n_advance: int, n
             if status == "closed":
                 values["verified_at"] = now
             conn.execute(update(events).where(events.c.id == r.id).values(**values))
+            touched.append(r.id)
             advanced += 1
+        refresh_for_events(conn, touched)
         _touch(conn, now)
     return {"inserted": len(rows), "advanced": advanced}
 

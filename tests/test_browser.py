@@ -1,4 +1,4 @@
-"""Browser end-to-end: the overview in Debian Chromium, offline, with real numbers."""
+"""Browser end-to-end: the overview wall in Debian Chromium, offline, with real numbers."""
 
 from __future__ import annotations
 
@@ -8,19 +8,29 @@ from urllib.parse import urlparse
 
 import pytest
 
+from components.fmt import num, pct
+from data_access import events as ev
+from data_access import indicators as ind
+from data_access.engine import get_engine
+from data_access.filters import Scope, parse_period
+from data_access.units import home_unit
+
 from .conftest import ARTIFACTS
 
 pytestmark = pytest.mark.browser
+TILES = ["reported", "closed", "closure_rate", "overdue", "village_rate", "enterprise_rate", "petitions",
+         "criminal_cases", "mediation_settled", "camera_online", "patrol_coverage", "key_whistle"]
 
 
-def wait_rendered(page, text: str | None = None, selector: str | None = None, timeout_s: float = 60) -> None:
+def wait_rendered(page, text: str | None = None, selector: str | None = None, count: int = 1,
+                  timeout_s: float = 90) -> None:
     """Poll until Streamlit is idle: no running status, no spinner, ``text``/``selector`` present."""
     deadline = time.time() + timeout_s
     while time.time() < deadline:
         busy = page.locator('[data-testid="stStatusWidget"]').count() + page.locator(
             '[data-testid="stSpinner"]').count()
         have_text = text is None or page.get_by_text(text, exact=False).count() > 0
-        have_sel = selector is None or page.locator(selector).count() > 0
+        have_sel = selector is None or page.locator(selector).count() >= count
         if not busy and have_text and have_sel:
             return
         time.sleep(0.25)
@@ -33,10 +43,9 @@ def open_page(browser, url: str, width: int = 1920, height: int = 1080):
     outside: list[str] = []
 
     def on_request(req):
-        host = urlparse(req.url).hostname
         if req.url.startswith(("data:", "blob:")):
             return
-        if host not in ("127.0.0.1", "localhost"):
+        if urlparse(req.url).hostname not in ("127.0.0.1", "localhost"):
             outside.append(req.url)
 
     page.on("request", on_request)
@@ -44,16 +53,89 @@ def open_page(browser, url: str, width: int = 1920, height: int = 1080):
     return ctx, page, outside
 
 
-def test_overview_shows_numbers_offline(browser, app_server):
-    ctx, page, outside = open_page(browser, f"{app_server}/?period=2026-09")
+def canvas_has_pixels(page) -> bool:
+    """True when the deck.gl canvas has drawn something (not a blank map)."""
+    return page.evaluate("""() => {
+        const c = document.querySelector('canvas'); if (!c) return false;
+        const off = document.createElement('canvas'); off.width = 64; off.height = 64;
+        const g = off.getContext('2d'); g.drawImage(c, 0, 0, 64, 64);
+        const d = g.getImageData(0, 0, 64, 64).data; let n = 0;
+        for (let i = 0; i < d.length; i += 4) if (d[i + 3] > 0 && (d[i] + d[i + 1] + d[i + 2]) > 60) n++;
+        return n > 50; }""")
+
+
+@pytest.mark.parametrize("width,height", [(1920, 1080), (3840, 2160)])
+def test_kiosk_wall_fits_and_shows_numbers(browser, app_server, width, height):
+    """Kiosk wall: no vertical scroll, map drawn, every KPI tile a number, nothing fetched outside."""
+    ctx, page, outside = open_page(browser, f"{app_server}/?kiosk=1&period=2026-09", width, height)
     try:
-        wait_rendered(page, selector='[data-kpi="closure_rate"]')
+        wait_rendered(page, selector="[data-gauge]", count=4)
+        wait_rendered(page, selector="canvas")
+        page.wait_for_timeout(1500)
         assert page.locator('[data-testid="stException"]').count() == 0
-        for key in ("reported", "closed", "closure_rate", "overdue"):
+        for key in TILES:
             value = page.locator(f'[data-kpi="{key}"] .kpi-value').inner_text()
             assert re.search(r"\d", value), f"{key} tile shows {value!r}"
+        assert page.evaluate("document.scrollingElement.scrollHeight <= window.innerHeight")
+        assert page.locator('[data-testid="stSidebar"]').count() == 0 or not page.locator(
+            '[data-testid="stSidebar"]').is_visible()
+        assert canvas_has_pixels(page), "the map canvas is blank"
         ARTIFACTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / "overview_1920.png"))
+        page.screenshot(path=str(ARTIFACTS / f"overview_kiosk_{width}x{height}.png"))
         assert outside == [], f"requests left localhost: {outside[:5]}"
+    finally:
+        ctx.close()
+
+
+def test_wall_figures_equal_data_access(browser, app_server, district_url):
+    """The numbers on the wall are the numbers data_access returns for the same unit and period."""
+    eng = get_engine(district_url)
+    scope = Scope.all()
+    unit = home_unit(eng, scope)
+    period = parse_period("2026-09")
+    k = ev.event_kpis(eng, scope, unit, period)
+    s = ind.sanling_compliance(eng, scope, unit, period)
+    expected = {"reported": num(k["reported"]), "closed": num(k["closed"]), "closure_rate": pct(k["closure_rate"]),
+                "overdue": num(k["overdue"]), "village_rate": pct(s["village_rate"]),
+                "enterprise_rate": pct(s["enterprise_rate"]),
+                "petitions": num(ind.petition_stats(eng, scope, unit, period)["total"]),
+                "camera_online": pct(ind.camera_stats(eng, scope, unit)["online_rate"]),
+                "patrol_coverage": pct(ind.patrol_coverage(eng, scope, unit, period)["coverage"])}
+    ctx, page, _ = open_page(browser, f"{app_server}/?kiosk=1&period=2026-09")
+    try:
+        wait_rendered(page, selector='[data-kpi="patrol_coverage"]')
+        for key, value in expected.items():
+            shown = page.locator(f'[data-kpi="{key}"] .kpi-value').inner_text()
+            assert shown.replace("件", "").strip().startswith(value), f"{key}: screen {shown!r} vs data {value!r}"
+        gauge = page.locator('[data-gauge="g_all"]').get_attribute("data-value")
+        assert float(gauge) == pytest.approx(k["closure_rate"], abs=1e-4)
+    finally:
+        ctx.close()
+
+
+def test_wall_refreshes_in_place(browser, app_server, district_url):
+    """New events appear on the wall without a reload (fragment refresh + short live TTL)."""
+    from datetime import datetime
+
+    import numpy as np
+
+    from data_access.simulate import tick
+
+    eng = get_engine(district_url)
+    month = datetime.now().strftime("%Y-%m")  # the simulator reports events now
+    ctx, page, _ = open_page(browser, f"{app_server}/?kiosk=1&refresh=5&period={month}")
+    try:
+        wait_rendered(page, selector='[data-kpi="reported"]')
+        before = int(page.locator('[data-kpi="reported"] .kpi-value').inner_text().replace(",", "").rstrip("件"))
+        page.evaluate("window.__marker = 42")  # survives only if the page is not reloaded
+        tick(eng, np.random.default_rng(5), 25, 0, now=datetime.now())
+        deadline = time.time() + 60
+        after = before
+        while time.time() < deadline and after == before:
+            time.sleep(1)
+            txt = page.locator('[data-kpi="reported"] .kpi-value').inner_text()
+            after = int(txt.replace(",", "").rstrip("件"))
+        assert page.evaluate("window.__marker") == 42, "the page was reloaded"
+        assert after == before + 25
     finally:
         ctx.close()

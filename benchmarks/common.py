@@ -1,0 +1,92 @@
+"""Shared benchmark helpers: the database to measure, timing, process memory."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy import select
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH_UNTIL = date(2026, 10, 31)  # fixed so runs are comparable
+PERIOD = "2026-10"
+
+
+def bench_db(scale: str, log=print) -> str:
+    """URL of the demo database at ``scale``, built once into data/bench_<scale>.db and reused."""
+    from data_access.engine import get_engine
+    from data_access.schema import meta
+
+    path = ROOT / "data" / f"bench_{scale}.db"
+    url = f"sqlite:///{path}"
+    if path.exists():
+        try:
+            with get_engine(url).connect() as conn:
+                m = dict(conn.execute(select(meta.c.key, meta.c.value)).all())
+            if m.get("scale") == scale and m.get("until") == BENCH_UNTIL.isoformat():
+                return url
+        except Exception:  # noqa: BLE001 - stale or foreign file: rebuild
+            pass
+        get_engine.cache_clear()
+        for p in path.parent.glob(path.name + "*"):
+            p.unlink()
+    from data_access.demo import build_demo
+
+    t = time.perf_counter()
+    build_demo(url, scale=scale, until=BENCH_UNTIL, log=lambda m: None)
+    log(f"built {scale} database in {time.perf_counter() - t:.0f} s")
+    return url
+
+
+def median_ms(fn: Callable[[], object], runs: int = 5, warmup: int = 1) -> float:
+    """Median wall time of ``fn`` in milliseconds after ``warmup`` calls."""
+    for _ in range(warmup):
+        fn()
+    xs = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        fn()
+        xs.append((time.perf_counter() - t) * 1000)
+    return statistics.median(xs)
+
+
+def percentile(xs: list[float], p: float) -> float:
+    if not xs:
+        return float("nan")
+    xs = sorted(xs)
+    k = (len(xs) - 1) * p
+    lo, hi = int(k), min(int(k) + 1, len(xs) - 1)
+    return xs[lo] + (xs[hi] - xs[lo]) * (k - lo)
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of ``pid`` and its children (MB), from /proc."""
+    total = 0
+    pids = [pid]
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        pids += [int(c) for c in children]
+    except OSError:
+        pass
+    for p in pids:
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            pass
+    return total / 1024
+
+
+def peak_rss_mb() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def env_flag(name: str) -> bool:
+    return os.environ.get(name, "") not in ("", "0")

@@ -1,0 +1,48 @@
+"""Server time per page, run headless with AppTest: cold (empty caches) and warm (second run)."""
+
+from __future__ import annotations
+
+import os
+import time
+
+from .common import PERIOD, ROOT
+
+
+def pages() -> list[str]:
+    """Page files registered in app.py (pages/*.py that exist)."""
+    import re
+
+    text = (ROOT / "app.py").read_text(encoding="utf-8")
+    return [p for p in re.findall(r'st\.Page\("pages/(\w+)\.py"', text) if (ROOT / "pages" / f"{p}.py").exists()]
+
+
+def _run(page: str, params: dict) -> float:
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.session_state["user"] = {"username": "bench", "role": "admin", "unit_code": None, "display_name": "bench"}
+    at.switch_page(f"pages/{page}.py")
+    for k, v in params.items():
+        at.query_params[k] = v
+    t = time.perf_counter()
+    at.run()
+    ms = (time.perf_counter() - t) * 1000
+    if at.exception:
+        raise RuntimeError(f"{page}: {at.exception[0].message[:200]}")
+    return ms
+
+
+def run(url: str, log=print) -> dict:
+    import streamlit as st
+
+    os.environ["DATABASE_URL"] = url
+    os.chdir(ROOT)
+    rows = []
+    for page in pages():
+        st.cache_data.clear()
+        cold = _run(page, {"period": PERIOD})
+        warm = min(_run(page, {"period": PERIOD}) for _ in range(3))
+        rows.append({"page": page, "cold_ms": round(cold, 1), "warm_ms": round(warm, 1)})
+        log(f"  {page:12s} cold {cold:8.1f} ms  warm {warm:8.1f} ms")
+    return {"pages": rows, "page_server_warm_ms_max": max(r["warm_ms"] for r in rows),
+            "page_server_cold_ms_max": max(r["cold_ms"] for r in rows)}

@@ -1,0 +1,42 @@
+"""The wall header: title, live clock, period and data freshness."""
+
+from __future__ import annotations
+
+import html
+from datetime import datetime
+
+import streamlit as st
+import streamlit.components.v1 as components
+
+# A ticking clock without any external script: the iframe's own inline JS.
+_CLOCK = """<div id="c" style="font:600 19px 'Noto Sans CJK SC',sans-serif;color:#CFE3FF;white-space:nowrap;
+text-align:left;padding-top:6px"></div><script>
+const w=['日','一','二','三','四','五','六'];
+function t(){const d=new Date(),p=n=>String(n).padStart(2,'0');
+const day=`${d.getFullYear()}年${d.getMonth()+1}月${d.getDate()}日 星期${w[d.getDay()]} `;
+document.getElementById('c').textContent=day+
+`${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;}t();setInterval(t,1000);</script>"""
+
+
+def freshness(latest: datetime | None, now: datetime | None = None, amber_min: int = 60, red_min: int = 24 * 60
+              ) -> tuple[str, str]:
+    """('数据更新于 …', css class) — amber after ``amber_min`` minutes without new data, red after ``red_min``."""
+    if latest is None:
+        return "暂无数据", "fresh-red"
+    age = ((now or datetime.now()) - latest).total_seconds() / 60
+    cls = "fresh-ok" if age < amber_min else "fresh-amber" if age < red_min else "fresh-red"
+    return f"数据更新于 {latest:%Y-%m-%d %H:%M}", cls
+
+
+def clock() -> None:
+    components.html(_CLOCK, height=36)
+
+
+def title(text: str) -> None:
+    st.html(f'<p class="screen-title">{html.escape(text)}</p>')
+
+
+def meta_line(period_label: str, fresh_text: str, fresh_cls: str, stale_note: str = "") -> None:
+    stale = f' <span class="fresh-red">⚠ {html.escape(stale_note)}</span>' if stale_note else ""
+    st.html(f'<div class="screen-meta" style="text-align:right">统计时段：{html.escape(period_label)}　'
+            f'<span class="{fresh_cls}" data-testid="freshness">{html.escape(fresh_text)}</span>{stale}</div>')

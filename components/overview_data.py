@@ -1,0 +1,36 @@
+"""Everything the 一屏统揽 wall shows for one unit and period, gathered in one call."""
+
+from __future__ import annotations
+
+from data_access.filters import Period, Scope, Unit
+
+from .data import query
+
+TICKER_ITEMS = 12
+
+
+def load_overview(scope: Scope, unit: Unit, period: Period) -> dict:
+    """A plain dict of the wall's figures (all through the cached query edge, live TTL).
+
+    Keys: kpi, kpi_prev (event KPI dicts), monthly (DataFrame), by_source, by_whistle, by_category
+    (closure_by frames), children (child_event_kpis), trend (event_trend), sanling, petitions,
+    cases, mediation, cameras, patrol, key_events (DataFrame), latest (datetime | None).
+    """
+    code, tok, prev = unit.code, period.token, period.previous().token
+
+    def q(name, p=tok, **kw):
+        return query(name, scope, code, p, live=True, **kw)
+
+    return {
+        "kpi": q("event_kpis"), "kpi_prev": q("event_kpis", prev),
+        "monthly": q("event_monthly"),
+        "by_source": q("closure_by", by="source"), "by_whistle": q("closure_by", by="whistle"),
+        "by_category": q("closure_by", by="category"),
+        "children": q("child_event_kpis"), "trend": q("event_trend"),
+        "sanling": q("sanling_compliance"), "petitions": q("petition_stats"), "cases": q("criminal_case_stats"),
+        "mediation": q("mediation_stats"), "mediation_prev": q("mediation_stats", prev),
+        "cameras": query("camera_stats", scope, code, live=True),
+        "patrol": q("patrol_coverage"), "patrol_prev": q("patrol_coverage", prev),
+        "key_events": q("event_list", whistle="key", limit=TICKER_ITEMS),
+        "latest": query("latest_event_time", scope, code, live=True),
+    }

@@ -1,0 +1,149 @@
+"""Headline indicators beside the event loop, as the overview and the PDF show them.
+
+Each function returns a small dict (documented keys) for one unit and period; the
+thematic pages break the same figures down further.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pandas as pd
+from sqlalchemy import Engine, and_, case, distinct, func, select
+
+from .events import _grouped, _with_rate
+from .filters import Period, Scope, Unit, _apply_scope
+from .schema import (
+    cameras,
+    criminal_cases,
+    event_rollup,
+    events,
+    mediation_cases,
+    patrol_visits,
+    petitions,
+    sanling_judgements,
+    sanling_subjects,
+    units,
+)
+from .sqlfn import month_of
+
+
+def _ratio(a: float, b: float) -> float:
+    return float(a) / float(b) if b else float("nan")
+
+
+def _yoy(cur: float, prev: float) -> float:
+    return (cur - prev) / prev if prev else float("nan")
+
+
+def event_monthly(engine: Engine, scope: Scope, unit: Unit, period: Period, months: int = 12,
+                  use_rollup: bool | None = None) -> pd.DataFrame:
+    """Monthly event figures for the ``months`` months ending with ``period``'s last month.
+
+    Columns: month ('YYYY-MM'), reported, closed, closure_rate (0–1), overdue, overdue_open, key.
+    Months without events are present with zeros.
+    """
+    end = period.end
+    first = date(end.year, end.month, 1) if end.day != 1 else end
+    start = pd.Timestamp(first) - pd.DateOffset(months=months)
+    span = Period(start.date(), first, "custom")
+    mcol = month_of(events.c.reported_at)
+    df = _grouped(engine, scope, unit, span, None, datetime.now(), mcol, event_rollup.c.month, unit.level,
+                  use_rollup).rename(columns={"grp": "month"})
+    allm = pd.DataFrame({"month": pd.period_range(start, periods=months, freq="M").strftime("%Y-%m")})
+    df = allm.merge(df, on="month", how="left").fillna(0)
+    return _with_rate(df)
+
+
+def sanling_compliance(engine: Engine, scope: Scope, unit: Unit, period: Period) -> dict:
+    """三零 compliance in the latest judged month up to ``period``'s end.
+
+    Keys: month ('YYYY-MM' or None), village_subjects, village_compliant, village_rate,
+    enterprise_subjects, enterprise_compliant, enterprise_rate (rates 0–1, NaN if none).
+    """
+    j, s = sanling_judgements, sanling_subjects
+    with engine.connect() as conn:
+        mq = _apply_scope(select(func.max(j.c.month)).select_from(j.join(s, s.c.id == j.c.subject_id))
+                          .where(j.c.month < period.end), s, scope, unit)
+        month = conn.execute(mq).scalar()
+        out = {"month": None}
+        counts = {}
+        if month is not None:
+            q = _apply_scope(select(s.c.kind, func.count(), func.sum(case((j.c.compliant, 1), else_=0)))
+                             .select_from(j.join(s, s.c.id == j.c.subject_id)).where(j.c.month == month),
+                             s, scope, unit).group_by(s.c.kind)
+            counts = {k: (n, c or 0) for k, n, c in conn.execute(q).all()}
+            out["month"] = pd.Timestamp(month).strftime("%Y-%m")
+    for kind in ("village", "enterprise"):
+        n, c = counts.get(kind, (0, 0))
+        out |= {f"{kind}_subjects": int(n), f"{kind}_compliant": int(c), f"{kind}_rate": _ratio(c, n)}
+    return out
+
+
+def _count_sum(engine, scope, unit, table, tcol, period: Period, *cols):
+    q = _apply_scope(select(func.count(), *cols).where(tcol >= period.start_dt, tcol < period.end_dt),
+                     table, scope, unit)
+    with engine.connect() as conn:
+        return conn.execute(q).one()
+
+
+def petition_stats(engine: Engine, scope: Scope, unit: Unit, period: Period) -> dict:
+    """Petitions (信访) in ``period`` and the same span a year earlier.
+
+    Keys: total, visits (batches), visit_persons, online, letters, total_prev_year, yoy (ratio, NaN if no base).
+    """
+    t = petitions
+    cols = [func.sum(case((t.c.channel == "visit", 1), else_=0)),
+            func.sum(case((t.c.channel == "visit", t.c.persons), else_=0)),
+            func.sum(case((t.c.channel == "online", 1), else_=0)),
+            func.sum(case((t.c.channel == "letter", 1), else_=0))]
+    n, visits, persons, online, letters = _count_sum(engine, scope, unit, t, t.c.received_at, period, *cols)
+    prev = _count_sum(engine, scope, unit, t, t.c.received_at, period.year_ago())[0]
+    return {"total": int(n), "visits": int(visits or 0), "visit_persons": int(persons or 0),
+            "online": int(online or 0), "letters": int(letters or 0), "total_prev_year": int(prev),
+            "yoy": _yoy(n, prev)}
+
+
+def criminal_case_stats(engine: Engine, scope: Scope, unit: Unit, period: Period) -> dict:
+    """Criminal cases (刑事案件) in ``period`` vs a year earlier. Keys: cases, solved, cases_prev_year, yoy."""
+    t = criminal_cases
+    n, solved = _count_sum(engine, scope, unit, t, t.c.occurred_at, period, func.sum(case((t.c.solved, 1), else_=0)))
+    prev = _count_sum(engine, scope, unit, t, t.c.occurred_at, period.year_ago())[0]
+    return {"cases": int(n), "solved": int(solved or 0), "cases_prev_year": int(prev), "yoy": _yoy(n, prev)}
+
+
+def mediation_stats(engine: Engine, scope: Scope, unit: Unit, period: Period) -> dict:
+    """Disputes received for mediation in ``period``. Keys: received, settled, failed, open, success_rate
+    (settled / (settled + failed))."""
+    t = mediation_cases
+    n, settled, failed = _count_sum(engine, scope, unit, t, t.c.received_at, period,
+                                    func.sum(case((t.c.status == "settled", 1), else_=0)),
+                                    func.sum(case((t.c.status == "failed", 1), else_=0)))
+    settled, failed = int(settled or 0), int(failed or 0)
+    return {"received": int(n), "settled": settled, "failed": failed, "open": int(n) - settled - failed,
+            "success_rate": _ratio(settled, settled + failed)}
+
+
+def camera_stats(engine: Engine, scope: Scope, unit: Unit) -> dict:
+    """Video cameras under ``unit`` now. Keys: cameras, online, online_rate (0–1)."""
+    q = _apply_scope(select(func.count(), func.sum(case((cameras.c.online, 1), else_=0))), cameras, scope, unit)
+    with engine.connect() as conn:
+        n, on = conn.execute(q).one()
+    return {"cameras": int(n), "online": int(on or 0), "online_rate": _ratio(on or 0, n)}
+
+
+def patrol_coverage(engine: Engine, scope: Scope, unit: Unit, period: Period) -> dict:
+    """Share of grid cells (level-4 units under ``unit``) a patrol track passed in ``period``.
+
+    Keys: cells, covered, coverage (0–1).
+    """
+    cells_q = _apply_scope(select(func.count()).select_from(units).where(units.c.level == 4), units, scope, unit)
+    cov_q = _apply_scope(
+        select(func.count(distinct(patrol_visits.c.unit_code)))
+        .select_from(patrol_visits.join(units, units.c.code == patrol_visits.c.unit_code))
+        .where(and_(patrol_visits.c.visited_on >= period.start, patrol_visits.c.visited_on < period.end)),
+        units, scope, unit)
+    with engine.connect() as conn:
+        cells = conn.execute(cells_q).scalar_one()
+        covered = conn.execute(cov_q).scalar_one()
+    return {"cells": int(cells), "covered": int(covered), "coverage": _ratio(covered, cells)}

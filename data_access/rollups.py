@@ -1,0 +1,109 @@
+"""Event rollups: pre-aggregated counts for units of levels 0–2, kept current by month slices.
+
+Grain: unit (levels 0–2) × month × category × source × whistle, with reported, closed and
+closed_late. Open-past-deadline counts depend on the clock, so they are never stored: they
+are counted live over the (few) open events. :func:`rebuild` recomputes everything;
+:func:`refresh` recomputes the (district, month) slices that a batch of changed events
+touches — call it in the same transaction as the writes (simulator, importers).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+
+from sqlalchemy import Connection, Engine, and_, case, delete, func, insert, literal, or_, select, tuple_
+
+from .filters import Period, Scope, Unit
+from .schema import event_rollup, events
+from .sqlfn import month_of
+
+ROLLUP_LEVELS = (0, 1, 2)
+
+
+def period_months(period: Period) -> list[str] | None:
+    """The 'YYYY-MM' months that make up ``period``, or None if it is not whole months."""
+    if period.start.day != 1 or period.end.day != 1:
+        return None
+    months, d = [], period.start
+    while d < period.end:
+        months.append(f"{d:%Y-%m}")
+        d = date(d.year + (d.month == 12), d.month % 12 + 1, 1)
+    return months
+
+
+def usable(scope: Scope, unit: Unit, period: Period, group_level: int | None = None) -> list[str] | None:
+    """Months to read from the rollup when it can answer for (scope, unit, period), else None."""
+    lvl = unit.level if group_level is None else group_level
+    if lvl > max(ROLLUP_LEVELS) or (not scope.is_all and scope.level > max(ROLLUP_LEVELS)):
+        return None
+    return period_months(period)
+
+
+def _select_for_level(level: int, where=None):
+    closed = func.sum(case((events.c.status == "closed", 1), else_=0))
+    late = func.sum(case((events.c.closed_at > events.c.deadline, 1), else_=0))
+    month = month_of(events.c.reported_at)
+    anc = [events.c[f"l{i}_code"] if i <= level else literal(None).label(f"l{i}_code") for i in range(5)]
+    keys = [events.c[f"l{level}_code"], month, events.c.category, events.c.source, events.c.whistle]
+    q = select(events.c[f"l{level}_code"], month, events.c.category, events.c.source, events.c.whistle,
+               literal(level), *anc, func.count(), closed, late).where(events.c[f"l{level}_code"].is_not(None))
+    if where is not None:
+        q = q.where(where)
+    return q.group_by(*keys, *[events.c[f"l{i}_code"] for i in range(level)])
+
+
+_COLS = ["unit_code", "month", "category", "source", "whistle", "level", "l0_code", "l1_code", "l2_code", "l3_code",
+         "l4_code", "reported", "closed", "closed_late"]
+
+
+def rebuild(conn: Connection) -> int:
+    """Recompute the whole rollup; returns its row count."""
+    conn.execute(delete(event_rollup))
+    for lv in ROLLUP_LEVELS:
+        conn.execute(insert(event_rollup).from_select(_COLS, _select_for_level(lv)))
+    return conn.execute(select(func.count()).select_from(event_rollup)).scalar_one()
+
+
+def slices_of(conn: Connection, ids: Iterable[str]) -> set[tuple[str, str]]:
+    """(l0_code, month) slices the given event ids belong to."""
+    ids = list(ids)
+    out: set[tuple[str, str]] = set()
+    for i in range(0, len(ids), 500):
+        q = select(events.c.l0_code, month_of(events.c.reported_at)).where(events.c.id.in_(ids[i : i + 500]))
+        out |= {(a, m) for a, m in conn.execute(q.distinct())}
+    return out
+
+
+def refresh(conn: Connection, slices: Iterable[tuple[str, str]]) -> None:
+    """Recompute the rollup rows of the given (district l0_code, 'YYYY-MM') slices."""
+    slices = sorted(set(slices))
+    if not slices:
+        return
+    in_slice = or_(*[and_(event_rollup.c.l0_code == a, event_rollup.c.month == m) for a, m in slices])
+    conn.execute(delete(event_rollup).where(in_slice))
+    ev_slice = or_(*[and_(events.c.l0_code == a, events.c.reported_at >= _month_start(m),
+                          events.c.reported_at < _month_start(m, 1)) for a, m in slices])
+    for lv in ROLLUP_LEVELS:
+        conn.execute(insert(event_rollup).from_select(_COLS, _select_for_level(lv, ev_slice)))
+
+
+def refresh_for_events(conn: Connection, ids: Iterable[str], extra: Iterable[tuple[str, str]] = ()) -> None:
+    """Refresh the slices of the given events (after insert/update in the same transaction)."""
+    refresh(conn, slices_of(conn, ids) | set(extra))
+
+
+def _month_start(m: str, add: int = 0):
+    from datetime import datetime
+
+    y, mo = int(m[:4]), int(m[5:7]) + add
+    y, mo = y + (mo - 1) // 12, (mo - 1) % 12 + 1
+    return datetime(y, mo, 1)
+
+
+def rebuild_engine(engine: Engine) -> int:
+    with engine.begin() as conn:
+        return rebuild(conn)
+
+
+__all__ = ["period_months", "usable", "rebuild", "refresh", "refresh_for_events", "slices_of", "tuple_"]
