@@ -1,7 +1,7 @@
 """Queries the meeting snapshot (PDF / Excel) needs beyond the event metrics.
 
-三零 compliance, patrol coverage, a twelve-month trend, per-child breakdowns, the data
-source and the export audit. Every query takes the caller's :class:`Scope` and applies it
+三零 compliance over the period, patrol counts, per-child breakdowns, the overdue list with
+its place names, the data source and the export audit. Every query takes the caller's :class:`Scope` and applies it
 with :func:`filters._apply_scope`. (The thematic pages have their own 三零/patrol
 queries; these are the few the report needs, kept here until both are merged.)
 
@@ -16,13 +16,14 @@ Definitions:
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import pandas as pd
 from sqlalchemy import Engine, and_, case, distinct, func, insert, select
 
 from . import vocab
-from .filters import Period, Scope, Unit, _add_months, _apply_scope
+from .filters import Period, Scope, Unit, _apply_scope
+from .indicators import patrol_coverage
 from .schema import audit_log, events, meta, patrol_visits, patrols, sanling_judgements, sanling_subjects, units
 
 _ZERO_FLAGS = (("broke_petition", "零上访"), ("broke_accident", "零事故"), ("broke_case", "零案件"))
@@ -88,34 +89,29 @@ def sanling_noncompliant(engine: Engine, scope: Scope, unit: Unit, period: Perio
                "broken", "note"]]
 
 
-def _cells_query(scope: Scope, unit: Unit, group_col=None):
-    cols = [func.count().label("cells")] if group_col is None else [group_col.label("code"), func.count()
-                                                                       .label("cells")]
-    q = _apply_scope(select(*cols).where(units.c.level == 4), units, scope, unit)
-    return q if group_col is None else q.group_by(group_col)
+def _cells_by(scope: Scope, unit: Unit, group_col):
+    """Grid cells (level-4 units) under ``unit`` per ``group_col``: columns code, cells."""
+    return _apply_scope(select(group_col.label("code"), func.count().label("cells")).where(units.c.level == 4),
+                        units, scope, unit).group_by(group_col)
 
 
-def _covered_query(scope: Scope, unit: Unit, period: Period, group_col=None):
-    n = func.count(distinct(patrol_visits.c.unit_code)).label("covered")
-    cols = [n] if group_col is None else [group_col.label("code"), n]
-    q = select(*cols).select_from(patrol_visits.join(units, units.c.code == patrol_visits.c.unit_code)).where(
+def _covered_by(scope: Scope, unit: Unit, period: Period, group_col):
+    """Cells a patrol passed in ``period`` per ``group_col``: columns code, covered."""
+    q = select(group_col.label("code"), func.count(distinct(patrol_visits.c.unit_code)).label("covered")).select_from(
+        patrol_visits.join(units, units.c.code == patrol_visits.c.unit_code)).where(
         patrol_visits.c.visited_on >= period.start, patrol_visits.c.visited_on < period.end)
-    q = _apply_scope(q, units, scope, unit)
-    return q if group_col is None else q.group_by(group_col)
+    return _apply_scope(q, units, scope, unit).group_by(group_col)
 
 
 def patrol_summary(engine: Engine, scope: Scope, unit: Unit, period: Period) -> dict:
-    """Patrol figures under ``unit``: cells (grid cells, int), covered (cells patrolled, int),
-    coverage (0–1, NaN without cells), patrols (count of patrols started in the period whose
-    home unit is under ``unit``), km (their total length)."""
+    """Patrol figures under ``unit``: cells, covered, coverage (as :func:`indicators.patrol_coverage`),
+    plus patrols (count of patrols started in the period whose home unit is under ``unit``) and km
+    (their total length)."""
     pq = _apply_scope(select(func.count(), func.coalesce(func.sum(patrols.c.length_km), 0.0)).where(
         patrols.c.started_at >= period.start_dt, patrols.c.started_at < period.end_dt), patrols, scope, unit)
     with engine.connect() as conn:
-        cells = int(conn.execute(_cells_query(scope, unit)).scalar_one())
-        covered = int(conn.execute(_covered_query(scope, unit, period)).scalar_one())
         n, km = conn.execute(pq).one()
-    return {"cells": cells, "covered": covered, "coverage": covered / cells if cells else float("nan"),
-            "patrols": int(n), "km": float(km)}
+    return patrol_coverage(engine, scope, unit, period) | {"patrols": int(n), "km": float(km)}
 
 
 def child_breakdown(engine: Engine, scope: Scope, unit: Unit, period: Period) -> pd.DataFrame:
@@ -139,9 +135,9 @@ def child_breakdown(engine: Engine, scope: Scope, unit: Unit, period: Period) ->
         df = pd.DataFrame(conn.execute(kids).all(), columns=["code"])
         parts = [
             pd.DataFrame(conn.execute(sl).all(), columns=["code", "judged", "compliant"]),
-            pd.DataFrame(conn.execute(_cells_query(scope, unit, units.c[f"l{lv}_code"])).all(),
+            pd.DataFrame(conn.execute(_cells_by(scope, unit, units.c[f"l{lv}_code"])).all(),
                          columns=["code", "cells"]),
-            pd.DataFrame(conn.execute(_covered_query(scope, unit, period, units.c[f"l{lv}_code"])).all(),
+            pd.DataFrame(conn.execute(_covered_by(scope, unit, period, units.c[f"l{lv}_code"])).all(),
                          columns=["code", "covered"]),
         ]
     for part in parts:
@@ -150,37 +146,6 @@ def child_breakdown(engine: Engine, scope: Scope, unit: Unit, period: Period) ->
     df["compliance_rate"] = (df["compliant"] / df["judged"].where(df["judged"] > 0)).astype(float)
     df["coverage"] = (df["covered"] / df["cells"].where(df["cells"] > 0)).astype(float)
     return df[cols].sort_values("code", ignore_index=True)
-
-
-def monthly_trend(engine: Engine, scope: Scope, unit: Unit, period: Period, months: int = 12,
-                  as_of: datetime | None = None) -> pd.DataFrame:
-    """Event figures per calendar month for the ``months`` months ending with the period's last month.
-
-    Columns: month (date, first day), label ('2026-10'), reported, closed, closure_rate (0–1, NaN
-    without events), overdue_open (open past deadline at ``as_of``). Every month is present.
-    """
-    as_of = as_of or datetime.now()
-    last = (period.end - timedelta(days=1)).replace(day=1)
-    first = _add_months(last, -(months - 1))
-    bounds = [datetime.combine(_add_months(first, i), datetime.min.time()) for i in range(months + 1)]
-    # month index by range comparisons: uses the (ancestor, reported_at) index and is several times
-    # cheaper on SQLite than extracting year and month from every row
-    bucket = case(*[(events.c.reported_at < b, i) for i, b in enumerate(bounds[1:])], else_=months)
-    q = select(bucket.label("i"), func.count().label("reported"),
-               _sum(events.c.status == "closed").label("closed"),
-               _sum(and_(events.c.closed_at.is_(None), events.c.deadline < as_of)).label("overdue_open")).where(
-        events.c.reported_at >= bounds[0], events.c.reported_at < bounds[-1])
-    q = _apply_scope(q, events, scope, unit).group_by(bucket)
-    with engine.connect() as conn:
-        got = {int(r.i): (int(r.reported), int(r.closed), int(r.overdue_open)) for r in conn.execute(q)}
-    rows = []
-    for i in range(months):
-        d = _add_months(first, i)
-        rep, clo, ovd = got.get(i, (0, 0, 0))
-        rows.append({"month": d, "label": f"{d:%Y-%m}", "reported": rep, "closed": clo, "overdue_open": ovd})
-    df = pd.DataFrame(rows)
-    df["closure_rate"] = (df["closed"] / df["reported"].where(df["reported"] > 0)).astype(float)
-    return df[["month", "label", "reported", "closed", "closure_rate", "overdue_open"]]
 
 
 def overdue_events(engine: Engine, scope: Scope, unit: Unit, period: Period, as_of: datetime | None = None,

@@ -17,6 +17,7 @@ import pandas as pd
 from sqlalchemy import Engine
 
 from data_access import events as ev
+from data_access import indicators as ind
 from data_access import report_data as rd
 from data_access import targets as tg
 from data_access import units as un
@@ -294,7 +295,7 @@ def build_snapshot(engine: Engine, scope: Scope, unit: Unit, period: Period, *, 
 
     step(0.75, "趋势")
     if snap.has("trend"):
-        tr = rd.monthly_trend(engine, scope, unit, period, as_of=as_of)
+        tr = ind.event_monthly(engine, scope, unit, period).rename(columns={"month": "label"})
         snap.tables["trend"] = Table("trend", "月度趋势", [
             Col("label", "月份", "text", 1.0), Col("reported", "上报", "int", 1.0), Col("closed", "办结", "int", 1.0),
             Col("closure_rate", "办结率", "pct", 1.0), Col("overdue_open", "超期未办结", "int", 1.0)], tr,

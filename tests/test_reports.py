@@ -116,18 +116,6 @@ def test_patrol_summary_and_children_match_raw_rows(tiny_engine):
     assert kids["cells"].sum() == got["cells"] and kids["covered"].sum() == got["covered"]
 
 
-def test_monthly_trend_matches_raw_rows(tiny_engine):
-    raw = _raw(tiny_engine, schema.events)
-    raw["reported_at"] = pd.to_datetime(raw["reported_at"])
-    got = rd.monthly_trend(tiny_engine, Scope.all(), _root(tiny_engine), PERIOD, as_of=AS_OF)
-    assert list(got["label"]) == [f"{d:%Y-%m}" for d in pd.date_range("2025-10-01", "2026-09-01", freq="MS")]
-    by_month = raw.groupby(raw["reported_at"].dt.strftime("%Y-%m"))
-    for rec in got.to_dict("records"):
-        part = by_month.get_group(rec["label"]) if rec["label"] in by_month.groups else raw.iloc[:0]
-        assert rec["reported"] == len(part)
-        assert rec["closed"] == (part["status"] == "closed").sum()
-
-
 def test_overdue_events_match_raw_rows(tiny_engine):
     raw = _raw(tiny_engine, schema.events)
     for c in ("reported_at", "deadline", "closed_at"):
