@@ -26,7 +26,8 @@ home = ctx.crumbs[0].code if ctx.crumbs else ctx.unit.code
 units = query("report_units", ctx.scope, home)
 labels = {r.code: "　" * (r.level - units["level"].min()) + r.name for r in units.itertuples()}
 codes = list(labels)
-unit_code = st.selectbox("单位", codes, index=codes.index(ctx.unit.code) if ctx.unit.code in codes else 0,
+c1, c2 = st.columns([2, 1])
+unit_code = c1.selectbox("单位", codes, index=codes.index(ctx.unit.code) if ctx.unit.code in codes else 0,
                          format_func=labels.get, key="report_unit")
 
 
@@ -50,16 +51,17 @@ def _period_options(latest: date) -> dict[str, str]:
 
 periods = _period_options(ctx.period.start)
 tokens = list(periods)
-c1, c2 = st.columns([1, 2])
-token = c1.selectbox("统计时段", tokens, index=tokens.index(ctx.period.token) if ctx.period.token in tokens else 0,
+token = c2.selectbox("统计时段", tokens, index=tokens.index(ctx.period.token) if ctx.period.token in tokens else 0,
                      format_func=periods.get, key="report_period")
-sections = c2.multiselect("报告内容", list(reports.SECTIONS), default=list(reports.SECTIONS),
+sections = st.multiselect("报告内容", list(reports.SECTIONS), default=list(reports.SECTIONS),
                           format_func=reports.SECTIONS.get, key="report_sections")
 st.caption(f"编制：{who.author} ｜ 封面（单位、时段、编制、本期要点）始终包含；每次导出都会记入审计日志。")
 
-b1, b2, _ = st.columns([1, 1, 3])
-fmt = "pdf" if b1.button("生成 PDF", type="primary", key="report_make_pdf", disabled=not sections) else \
-    "excel" if b2.button("生成 Excel", key="report_make_excel", disabled=not sections) else None
+b1, b2, _ = st.columns([1, 1, 6])
+make_pdf = b1.button("生成 PDF", type="primary", key="report_make_pdf", disabled=not sections,
+                     width="stretch")
+make_excel = b2.button("生成 Excel", key="report_make_excel", disabled=not sections, width="stretch")
+fmt = "pdf" if make_pdf else "excel" if make_excel else None
 
 if fmt:
     bar = st.progress(0.0, text="准备数据…")
