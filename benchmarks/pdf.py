@@ -54,7 +54,7 @@ def run(url: str, log=print, runs: int = 5) -> dict:
     snap = None
     for i in range(runs + 1):  # the first run warms caches and imports; not counted
         t0 = time.perf_counter()
-        snap = reports.snapshot(engine, who, None, PERIOD)
+        snap = reports.gather(engine, who, None, PERIOD)
         t1 = time.perf_counter()
         data = render_pdf(snap)
         t2 = time.perf_counter()

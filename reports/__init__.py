@@ -47,7 +47,7 @@ def exporter_for(engine: Engine, username: str) -> Exporter:
     return Exporter(username, scope, f"{name}（{role}）" if name != role else role)
 
 
-def snapshot(db: str | Engine, who: Exporter, unit_code: str | None, period_token: str,
+def gather(db: str | Engine, who: Exporter, unit_code: str | None, period_token: str,
              sections: tuple[str, ...] | None = None,
              progress: Callable[[float, str], None] | None = None) -> Snapshot:
     """Gather the figures of ``unit_code`` (None: the exporter's home unit) for ``period_token``."""
@@ -68,7 +68,7 @@ def export(db: str | Engine, fmt: str, who: Exporter, unit_code: str | None, per
         raise ValueError(f"format must be one of {FORMATS}")
     engine = db if isinstance(db, Engine) else get_engine(db)
     step = progress or (lambda _f, _m: None)
-    snap = snapshot(engine, who, unit_code, period_token, sections, progress=step)
+    snap = gather(engine, who, unit_code, period_token, sections, progress=step)
     step(0.82, "排版 PDF" if fmt == "pdf" else "写入 Excel")
     if fmt == "pdf":
         from .pdf import render_pdf
@@ -83,4 +83,4 @@ def export(db: str | Engine, fmt: str, who: Exporter, unit_code: str | None, per
     return data, snap
 
 
-__all__ = ["FORMATS", "SECTIONS", "Exporter", "Snapshot", "exporter_for", "export", "leader", "snapshot"]
+__all__ = ["FORMATS", "SECTIONS", "Exporter", "Snapshot", "exporter_for", "export", "gather", "leader"]

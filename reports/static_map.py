@@ -22,13 +22,14 @@ from geo import metric_crs
 
 from .charts import INK, plt, setup_matplotlib, to_svg
 
-# level -> hatch angles in degrees (empty: solid fill) and line colour
-HATCH: dict[str, tuple[tuple[float, ...], str]] = {
-    "red": ((45.0, 135.0), "#5B0F0E"),
-    "orange": ((45.0,), "#6B3A00"),
-    "yellow": ((0.0,), "#6B5A00"),
-    "blue": ((), "#0D3C6B"),
-    "none": ((), "#2F3B42"),
+# level -> hatch angles in degrees (empty: solid fill), line colour, spacing factor. In grey the
+# red and blue fills come out alike and blue and unrated nearly so: the hatching tells them apart.
+HATCH: dict[str, tuple[tuple[float, ...], str, float]] = {
+    "red": ((45.0, 135.0), "#5B0F0E", 1.0),
+    "orange": ((45.0,), "#6B3A00", 1.0),
+    "yellow": ((0.0,), "#6B5A00", 1.0),
+    "blue": ((), "#0D3C6B", 1.0),
+    "none": ((90.0,), "#DDE3E8", 2.2),
 }
 SHORT = {"red": "红色", "orange": "橙色", "yellow": "黄色", "blue": "蓝色", "none": "未评级"}
 LEVELS = ("red", "orange", "yellow", "blue", "none")
@@ -39,9 +40,10 @@ def hatch_segments(geom, color: str, spacing: float) -> list[np.ndarray]:
 
     ``spacing`` is the distance between parallel lines in ``geom``'s units.
     """
-    angles, _ = HATCH.get(color, ((), ""))
+    angles, _, factor = HATCH.get(color, ((), "", 1.0))
     if geom is None or geom.is_empty or not angles:
         return []
+    spacing *= factor
     minx, miny, maxx, maxy = geom.bounds
     cx, cy = (minx + maxx) / 2, (miny + maxy) / 2
     r = math.hypot(maxx - minx, maxy - miny) / 2 + spacing
@@ -100,7 +102,7 @@ def warning_map(gdf, width_in: float = 6.4, height_in: float = 5.6, title: str =
         ax.plot(xy[:, 0], xy[:, 1], color=INK, lw=1.3)
 
     n = len(g)
-    fs = 8.5 if n <= 15 else 7 if n <= 40 else 5.5
+    fs = 11 if n <= 4 else 8.5 if n <= 15 else 7 if n <= 40 else 5.5
     halo = [patheffects.withStroke(linewidth=2.4, foreground="white")]
     for geom, name, c in zip(g.geometry, g["name"], colors):
         lx, ly = _label_point(geom)

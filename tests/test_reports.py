@@ -180,12 +180,12 @@ def test_snapshot_figures_equal_data_access(tiny_engine):
 def test_snapshot_under_staff_scope_sees_only_its_subtree(tiny_engine):
     sub = _sub(tiny_engine, 1)
     who = reports.Exporter("staff", Scope(sub.code, 1), "科员")
-    snap = reports.snapshot(tiny_engine, who, None, PERIOD.token)
+    snap = reports.gather(tiny_engine, who, None, PERIOD.token)
     assert snap.unit.code == sub.code
     kids = un.children(tiny_engine, Scope.all(), sub)
     assert set(snap.tables["ranking"].data["code"]) == set(kids["code"])
     with pytest.raises(OutOfScopeError):
-        reports.snapshot(tiny_engine, who, _root(tiny_engine).code, PERIOD.token)
+        reports.gather(tiny_engine, who, _root(tiny_engine).code, PERIOD.token)
 
 
 def test_sections_limit_what_is_built(tiny_engine):
@@ -202,20 +202,21 @@ def test_sections_limit_what_is_built(tiny_engine):
 # --- map and black-and-white reading -------------------------------------------------------------
 
 def test_hatching_differs_per_level():
-    """Every warning level prints differently without colour: cross, diagonal, horizontal, none."""
+    """Every warning level prints differently without colour: cross, diagonal, horizontal, solid, vertical."""
     from shapely.geometry import Point, box
 
     sq = box(0, 0, 10, 10)
     segs = {c: static_map.hatch_segments(sq, c, 1.0) for c in static_map.LEVELS}
-    assert segs["blue"] == [] and segs["none"] == []
-    for c in ("red", "orange", "yellow"):
-        assert len(segs[c]) >= 8
+    assert segs["blue"] == []
+    for c in ("red", "orange", "yellow", "none"):
+        assert len(segs[c]) >= 4
         assert all(sq.buffer(1e-9).contains(Point(*pt)) for s in segs[c] for pt in s)
 
     def slopes(c):
         return {round(math.degrees(math.atan2(s[-1][1] - s[0][1], s[-1][0] - s[0][0])) % 180) for s in segs[c]}
 
     assert slopes("red") == {45, 135} and slopes("orange") == {45} and slopes("yellow") == {0}
+    assert slopes("none") == {90}
 
 
 def test_map_uses_screen_colours_and_is_never_blank(tiny_engine):
