@@ -8,6 +8,7 @@ plus the level's name, so a black-and-white print still tells them apart.
 from __future__ import annotations
 
 import math
+from datetime import timedelta
 
 from fpdf import FPDF, FontFace
 from fpdf.enums import TableBordersLayout, TableCellFillMode, WrapMode, XPos, YPos
@@ -147,7 +148,7 @@ class SnapshotPDF(FPDF):
                 (x0, y0), (x1, y1) = seg[0], seg[-1]
                 self.line(x + x0, y + h - y0, x + x1, y + h - y1)
 
-    def table(self, t: Table, width: float | None = None, max_rows: int | None = None, font_size: float = 8.5,
+    def data_table(self, t: Table, width: float | None = None, max_rows: int | None = None, font_size: float = 8.5,
               line_height: float = 5.4, colored: tuple[str, ...] = ("color_label",)) -> None:
         """``t`` as a zebra table with repeated headings; warning-level cells get their colour."""
         data = t.data if max_rows is None else t.data.head(max_rows)
@@ -160,7 +161,7 @@ class SnapshotPDF(FPDF):
         head = FontFace(emphasis="", color=INK, fill_color=HEAD_FILL, size_pt=font_size)
         by_label = {v: k for k, v in WARNING_LABELS.items()}
         with self.local_context(font_size_pt=font_size, draw_color=RULE, line_width=0.2):
-            with super().table(width=width or self.epw, col_widths=widths, text_align=aligns,
+            with self.table(width=width or self.epw, col_widths=widths, text_align=aligns,
                                line_height=line_height, headings_style=head, cell_fill_color=ZEBRA,
                                cell_fill_mode=TableCellFillMode.EVEN_ROWS, align="LEFT",
                                borders_layout=TableBordersLayout.HORIZONTAL_LINES, wrapmode=WrapMode.CHAR,
@@ -207,7 +208,7 @@ def _cover(pdf: SnapshotPDF) -> None:
     pdf.ln(2)
     with pdf.local_context(font_size_pt=15, text_color=INK):
         pdf.cell(0, 9, f"统计时段：{s.period.label}（{s.period.start:%Y-%m-%d} 至 "
-                       f"{s.period.end - _one_day():%Y-%m-%d}）", align="C", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+                       f"{s.period.end - timedelta(days=1):%Y-%m-%d}）", align="C", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     with pdf.local_context(font_size_pt=11, text_color=MUTED):
         pdf.cell(0, 7, " › ".join(s.crumbs) + f"（{s.level_label}）", align="C", new_x=XPos.LMARGIN,
                  new_y=YPos.NEXT)
@@ -282,12 +283,6 @@ def _cover(pdf: SnapshotPDF) -> None:
                        align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
 
-def _one_day():
-    from datetime import timedelta
-
-    return timedelta(days=1)
-
-
 def _chg_text(cur, prev, points: bool) -> str:
     if _nan(cur) or _nan(prev):
         return "较上期 —"
@@ -304,8 +299,7 @@ def _kpi_page(pdf: SnapshotPDF) -> None:
         t = s.tables["kpis"]
         width = 158 if s.has("gauges") else pdf.epw
         pdf.note(t.note)
-        with pdf.local_context():
-            pdf.table(t, width=width, font_size=9, line_height=6.2)
+        pdf.data_table(t, width=width, font_size=9, line_height=6.2)
     if s.has("gauges"):
         x = MARGIN + 164 if s.has("kpis") else MARGIN + 40
         w = pdf.w - MARGIN - x if s.has("kpis") else pdf.epw - 80
@@ -341,10 +335,7 @@ def _map_page(pdf: SnapshotPDF) -> None:
     with pdf.bold_text(10.5):
         pdf.cell(w, 6, "红色、橙色预警", new_x=XPos.LEFT, new_y=YPos.NEXT)
     pdf.set_x(x)
-    if ro is None:
-        ro_data = None
-    else:
-        ro_data = ro.data
+    ro_data = None if ro is None else ro.data
     with pdf.local_context(font_size_pt=8.5, text_color=INK):
         if ro_data is None or ro_data.empty:
             pdf.multi_cell(w, 5, "本期无红色、橙色预警单位。", new_x=XPos.LEFT, new_y=YPos.NEXT)
@@ -383,7 +374,7 @@ def _month_strip(pdf: SnapshotPDF, t: Table) -> None:
             ("办结率", [pct(v) for v in d["closure_rate"]]), ("超期未办结", [num(v) for v in d["overdue_open"]])]
     head = FontFace(emphasis="", color=INK, fill_color=HEAD_FILL, size_pt=8)
     with pdf.local_context(font_size_pt=8, draw_color=RULE, line_width=0.2):
-        with FPDF.table(pdf, width=pdf.epw, col_widths=[1.6] + [1] * len(d), text_align="CENTER", line_height=5.2,
+        with pdf.table(width=pdf.epw, col_widths=[1.6] + [1] * len(d), text_align="CENTER", line_height=5.2,
                         headings_style=head, borders_layout=TableBordersLayout.HORIZONTAL_LINES,
                         first_row_as_headings=True) as tbl:
             for name, vals in cols:
@@ -414,7 +405,7 @@ def _ranking(pdf: SnapshotPDF) -> None:
                                title="办结率（柱色为预警等级）", width_in=(pdf.epw - width - 5) / 25.4)
         pdf.svg(svg, MARGIN + width + 5, top, pdf.epw - width - 5)
     pdf.set_y(top)
-    pdf.table(t, width=width)
+    pdf.data_table(t, width=width)
 
 
 def _warnings(pdf: SnapshotPDF) -> None:
@@ -424,7 +415,7 @@ def _warnings(pdf: SnapshotPDF) -> None:
     if t.data.empty:
         pdf.note("本期无红色、橙色预警单位。", size=9.5)
         return
-    pdf.table(t)
+    pdf.data_table(t)
 
 
 def _overdue(pdf: SnapshotPDF) -> None:
@@ -433,7 +424,7 @@ def _overdue(pdf: SnapshotPDF) -> None:
     pdf.section_title("超期未办结事件", min_space=50)
     more = f"此处列出前 {PDF_OVERDUE_ROWS} 件，完整清单见 Excel 导出。" if len(t.data) > PDF_OVERDUE_ROWS else ""
     pdf.note(t.note + more)
-    pdf.table(t, max_rows=PDF_OVERDUE_ROWS, font_size=8)
+    pdf.data_table(t, max_rows=PDF_OVERDUE_ROWS, font_size=8)
 
 
 def _sanling(pdf: SnapshotPDF) -> None:
@@ -462,7 +453,7 @@ def _sanling(pdf: SnapshotPDF) -> None:
     pdf.note(f"本期研判未达标的创建主体共 {len(t.data):,} 个次。" + more)
     if t.data.empty:
         return
-    pdf.table(t, max_rows=PDF_SANLING_ROWS, font_size=8)
+    pdf.data_table(t, max_rows=PDF_SANLING_ROWS, font_size=8)
 
 
 def _patrol(pdf: SnapshotPDF) -> None:
@@ -486,7 +477,7 @@ def _patrol(pdf: SnapshotPDF) -> None:
                                title="网格巡逻覆盖率", width_in=(pdf.epw - width - 6) / 25.4)
         pdf.svg(svg, MARGIN + width + 6, top, pdf.epw - width - 6)
     pdf.set_y(top)
-    pdf.table(t, width=width)
+    pdf.data_table(t, width=width)
 
 
 def render_pdf(snap: Snapshot) -> bytes:

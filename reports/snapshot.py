@@ -43,7 +43,7 @@ SECTIONS: dict[str, str] = {
 }
 WARNING_ORDER = ("red", "orange", "yellow", "blue", "none")
 WARNING_LABELS = {"red": "红色预警", "orange": "橙色预警", "yellow": "黄色预警", "blue": "蓝色预警", "none": "未评级"}
-OVERDUE_LIMIT = 500  # rows fetched for the overdue list (the PDF prints the first ones, Excel all)
+OVERDUE_LIMIT = 5000  # rows fetched for the overdue list (the PDF prints the first ones, Excel all)
 
 
 @dataclass(frozen=True)
@@ -281,9 +281,10 @@ def build_snapshot(engine: Engine, scope: Scope, unit: Unit, period: Period, *, 
             Col("deadline", "办理时限", "datetime", 1.5), Col("overdue_days", "超期天数", "int", 0.8),
             Col("status_label", "当前环节", "text", 0.9)], od,
             note=f"本期上报、截至 {as_of:%Y-%m-%d %H:%M} 仍未办结且已超过办理时限的事件共 "
-                 f"{snap.overdue_total:,} 件，按办理时限先后排列。")
+                 f"{snap.overdue_total:,} 件，按办理时限先后排列"
+                 + (f"（清单列出前 {len(od):,} 件）。" if len(od) < snap.overdue_total else "。"))
     if snap.has("sanling"):
-        bad = rd.sanling_noncompliant(engine, scope, unit, period)
+        bad = rd.sanling_noncompliant(engine, scope, unit, period, limit=OVERDUE_LIMIT)
         snap.tables["sanling"] = Table("sanling", "三零未达标主体", [
             Col("name", "创建主体", "text", 1.8), Col("kind_label", "类别", "text", 1.1),
             Col("type_label", "类型", "text", 0.9), Col("department", "主管部门", "text", 1.4),
