@@ -97,17 +97,15 @@ def gauges(items: list[tuple[str, float, float]], width_in: float = 5.6, height_
             a = math.pi * (1 - target)
             ax.plot([0.66 * math.cos(a), 1.06 * math.cos(a)], [0.66 * math.sin(a), 1.06 * math.sin(a)],
                     color=INK, lw=2.0, solid_capstyle="butt")
-            ax.text(1.1 * math.cos(a), 1.1 * math.sin(a) + 0.02, f"目标{target * 100:.0f}%", fontsize=7,
-                    color=INK, ha="left", va="bottom")
         ax.text(-1.0, -0.1, "0", fontsize=7, color=MUTED, ha="center")
         ax.text(1.0, -0.1, "100%", fontsize=7, color=MUTED, ha="center")
         shown = "—" if _nan(value) else f"{value * 100:.1f}%"
         ax.text(0, 0.12, shown, fontsize=15, color=INK, ha="center", va="center", fontweight="bold")
         verdict = "" if _nan(value) or target is None else ("达标" if value >= target else "未达标")
         ax.text(0, -0.22, f"{label}", fontsize=9, color=INK, ha="center", va="center")
-        if verdict:
-            ax.text(0, -0.47, verdict, fontsize=8, color=GOOD if verdict == "达标" else BAD, ha="center",
-                    va="center")
+        if target is not None:
+            ax.text(0, -0.47, f"目标 ≥{target * 100:.0f}%" + (f" · {verdict}" if verdict else ""), fontsize=8,
+                    color=BAD if verdict == "未达标" else GOOD if verdict else MUTED, ha="center", va="center")
     fig.subplots_adjust(left=0.01, right=0.99, top=0.99, bottom=0.01, wspace=0.05, hspace=0.05)
     return to_svg(fig)
 

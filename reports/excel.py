@@ -23,13 +23,14 @@ NUMBER_FORMATS = {
     "pct": "0.0%",
     "num1": "+0.0;-0.0;0.0",
     "change": "+0.0;-0.0;0.0",
+    "target": '"≥"0%',
     "date": "yyyy-mm",
     "datetime": "yyyy-mm-dd hh:mm",
     "text": "@",
 }
 HEAD_FILL = PatternFill("solid", fgColor="E1E7F0")
 HEAD_FONT = Font(bold=True, color="1F2933")
-SHEET_ORDER = ("kpis", "ranking", "warnings", "overdue", "sanling", "patrol", "trend")
+SHEET_ORDER = ("kpis", "sources", "ranking", "warnings", "overdue", "sanling", "patrol", "trend")
 
 
 def cell_value(v):
@@ -96,7 +97,7 @@ def render_excel(snap: Snapshot) -> bytes:
     info.column_dimensions["B"].width = 70
     info.freeze_panes = "A2"
     for key in SHEET_ORDER:
-        if key in snap.tables and snap.has(key):
+        if key in snap.tables and snap.has("kpis" if key == "sources" else key):
             _write_table(wb, snap.tables[key])
     buf = io.BytesIO()
     wb.save(buf)

@@ -58,7 +58,9 @@ def format_value(v, kind: str) -> str:
     if kind == "pct":
         return pct(v)
     if kind in ("num1", "change"):
-        return f"{v:+.1f}"
+        return "0.0" if abs(v) < 0.05 else f"{v:+.1f}"
+    if kind == "target":
+        return f"≥{v * 100:.0f}%"
     if kind == "date":
         return f"{v:%Y-%m}" if hasattr(v, "strftime") else str(v)
     if kind == "datetime":
@@ -306,7 +308,14 @@ def _kpi_page(pdf: SnapshotPDF) -> None:
         with pdf.local_context(font_size_pt=10, text_color=INK):
             pdf.set_xy(x, top)
             pdf.cell(w, 6, "办结率（0–100%，竖线为目标值）", align="C")
-        pdf.svg(charts.gauges(s.gauges, width_in=w / 25.4, height_in=w / 25.4 * 0.78), x, top + 8, w)
+        y = pdf.svg(charts.gauges(s.gauges, width_in=w / 25.4, height_in=w / 25.4 * 0.74), x, top + 8, w)
+        if "sources" in s.tables:
+            pdf.set_xy(x, y + 3)
+            with pdf.local_context(font_size_pt=10, text_color=INK):
+                pdf.cell(w, 6, "按来源办结情况", align="C", new_x=XPos.LEFT, new_y=YPos.NEXT)
+            pdf.set_left_margin(x)
+            pdf.data_table(s.tables["sources"], width=w, font_size=8.5, line_height=5.4)
+            pdf.set_left_margin(MARGIN)
 
 
 def _map_page(pdf: SnapshotPDF) -> None:

@@ -50,8 +50,9 @@ OVERDUE_LIMIT = 5000  # rows fetched for the overdue list (the PDF prints the fi
 class Col:
     """One table column: source field, Chinese header, value kind and relative PDF width.
 
-    kind: text | int | pct | date | datetime | change (signed, the row's ``change_unit`` follows in
-    the PDF) | row (the row's own ``_kind`` decides). ``pdf=False`` keeps a column to Excel only.
+    kind: text | int | pct | target (a rate printed '≥95%') | date | datetime | change (signed, the
+    row's ``change_unit`` follows in the PDF) | row (the row's own ``_kind`` decides).
+    ``pdf=False`` keeps a column to Excel only.
     """
 
     field: str
@@ -208,8 +209,13 @@ def build_snapshot(engine: Engine, scope: Scope, unit: Unit, period: Period, *, 
     snap.tables["kpis"] = Table("kpis", "关键指标", [
         Col("label", "指标", "text", 2.6), Col("value", "本期", "row", 1.1), Col("previous", "上期", "row", 1.1),
         Col("change", "较上期", "change", 1.4), Col("change_unit", "变化单位", "text", 1.0, pdf=False),
-        Col("target", "目标", "pct", 0.9), Col("met", "是否达标", "text", 0.9)], kpis,
+        Col("target", "目标", "target", 0.9), Col("met", "是否达标", "text", 0.9)], kpis,
         note=f"本期：{period.label}；上期：{prev.label}。率类指标的变化以百分点计，件数类以百分比计。")
+    src = by_src.assign(_o=by_src["code"].map({c: i for i, c in enumerate(vocab.SOURCES)})).sort_values("_o")
+    snap.tables["sources"] = Table("sources", "按来源办结", [
+        Col("label", "来源", "text", 1.4), Col("reported", "上报", "int", 1.0), Col("closed", "办结", "int", 1.0),
+        Col("closure_rate", "办结率", "pct", 1.0), Col("overdue_open", "超期未办结", "int", 1.1)],
+        src.drop(columns="_o").reset_index(drop=True))
     snap.gauges = [("事件办结率", k["closure_rate"], targets["closure_rate"]),
                    ("网格员上报办结率", _source_rate(by_src, "grid"), targets["closure_rate_grid"]),
                    ("群众APP办结率", _source_rate(by_src, "app"), targets["closure_rate_app"]),
