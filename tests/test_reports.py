@@ -196,7 +196,7 @@ def test_sections_limit_what_is_built(tiny_engine):
     pdf = render_pdf(snap)
     assert pdf.startswith(b"%PDF")
     wb = load_workbook(io.BytesIO(render_excel(snap)))
-    assert wb.sheetnames == ["说明", "关键指标", "超期未办结事件"]
+    assert wb.sheetnames == ["说明", "关键指标", "按来源办结", "超期未办结事件"]
 
 
 # --- map and black-and-white reading -------------------------------------------------------------
