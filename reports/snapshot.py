@@ -325,7 +325,7 @@ def _highlights(snap: Snapshot, targets: dict[str, float]) -> list[str]:
     missed = kpis[kpis["met"] == "未达标"]
     if len(missed):
         out.append("未达目标的指标：" + "、".join(
-            f"{r.label}（{_pct(r.value)}，目标 {_pct(r.target)}）" for r in missed.itertuples()) + "。")
+            f"{r.label}（{_pct(r.value)}，目标 ≥{r.target * 100:.0f}%）" for r in missed.itertuples()) + "。")
     else:
         out.append("各项有目标的指标均已达标。")
     wc = snap.warning_counts
