@@ -179,8 +179,9 @@ class SnapshotPDF(FPDF):
                         if c.kind == "change" and text != "—":
                             text += rec.get("change_unit", "")
                         style = None
-                        if c.field in colored and text in by_label:
-                            hexc = WARNING_COLORS[by_label[text]]
+                        level = rec.get("color") if rec.get("color") in WARNING_COLORS else by_label.get(text)
+                        if c.field in colored and level:
+                            hexc = WARNING_COLORS[level]
                             style = FontFace(fill_color=_rgb(hexc), color=_text_on(hexc), emphasis="")
                         elif c.field == "met" and text in ("达标", "未达标"):
                             style = FontFace(color=GOOD if text == "达标" else BAD, emphasis="")

@@ -188,6 +188,43 @@ def test_snapshot_under_staff_scope_sees_only_its_subtree(tiny_engine):
         reports.gather(tiny_engine, who, _root(tiny_engine).code, PERIOD.token)
 
 
+def test_snapshot_shows_what_the_warning_engine_says(tiny_engine, monkeypatch, tmp_path):
+    """Colours, reasons and counts come from the warning engine: map fill, red/orange list, ranking, PDF."""
+    import reports.snapshot as snapshot_mod
+
+    root = _root(tiny_engine)
+    kids = un.children(tiny_engine, Scope.all(), root)
+    colours = (["orange", "red", "blue", "yellow"] * 3)[: len(kids)]
+    reasons = [[f"原因{i}甲", f"原因{i}乙"] for i in range(len(kids))]
+
+    def fake_children(engine, scope, unit, period):
+        assert unit.code == root.code and scope == Scope.all()
+        return kids[["code", "name"]].assign(color=colours, color_label=[f"{c}级" for c in colours],
+                                             reasons=reasons)
+
+    def fake_unit(engine, scope, unit, period):
+        return {"color": "red", "color_label": "红色预警", "reasons": ["本级原因"]}
+
+    monkeypatch.setattr(snapshot_mod, "child_warnings", fake_children)
+    monkeypatch.setattr(snapshot_mod, "unit_warning", fake_unit)
+    snap = build_snapshot(tiny_engine, Scope.all(), root, PERIOD, as_of=AS_OF)
+    assert dict(zip(snap.geo["code"], snap.geo["color"])) == dict(zip(kids["code"], colours))
+    assert snap.warning_counts == {c: colours.count(c) for c in ("red", "orange", "yellow", "blue", "none")}
+    ro = snap.tables["warnings"].data
+    assert list(ro["color"]) == sorted((c for c in colours if c in ("red", "orange")), key=["red", "orange"].index)
+    expect = {code: "；".join(r) for code, r, c in zip(kids["code"], reasons, colours) if c in ("red", "orange")}
+    assert dict(zip(ro["code"], ro["reasons_text"])) == expect
+    rank = snap.tables["ranking"].data.set_index("code")
+    assert all(rank.loc[code, "color"] == c for code, c in zip(kids["code"], colours))
+    path = tmp_path / "w.pdf"
+    path.write_bytes(render_pdf(snap))
+    if POPPLER:
+        text = _pdftotext(path).replace(" ", "")
+        assert "本单位预警等级：红色预警" in text and "本级原因" in text
+        for r in expect.values():
+            assert r.split("；")[0] in text
+
+
 def test_sections_limit_what_is_built(tiny_engine):
     snap = build_snapshot(tiny_engine, Scope.all(), _root(tiny_engine), PERIOD, sections=("kpis", "overdue"),
                           as_of=AS_OF)
