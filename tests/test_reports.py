@@ -236,6 +236,18 @@ def test_sections_limit_what_is_built(tiny_engine):
     assert wb.sheetnames == ["说明", "关键指标", "按来源办结", "超期未办结事件"]
 
 
+def test_font_collection_index_is_simplified_chinese():
+    """Face 2 of the bundled NotoSansCJK-Regular.ttc is the SC face (JP, KR, SC, TC, HK order)."""
+    from fontTools.ttLib import TTFont
+
+    from reports.charts import SC_COLLECTION_INDEX, font_path
+
+    face = TTFont(str(font_path()), fontNumber=SC_COLLECTION_INDEX, lazy=True)
+    assert face["name"].getDebugName(4) == "Noto Sans CJK SC"
+    cmap = face.getBestCmap()
+    assert all(ord(ch) in cmap for ch in "川汇区三零创建办结率街道社区预警")
+
+
 # --- map and black-and-white reading -------------------------------------------------------------
 
 def test_hatching_differs_per_level():
