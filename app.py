@@ -20,6 +20,7 @@ PAGES = [
     ("pages/overview.py", "一屏统揽", "overview", {"leader", "staff", "display", "admin"}),
     ("pages/my.py", "我的指标", "my", {"staff"}),
     ("pages/map.py", "网格地图", "map", {"leader", "staff", "admin"}),
+    ("pages/report.py", "导出报告", "report", {"leader", "staff", "admin"}),
 ]
 
 eng = engine(db_url())

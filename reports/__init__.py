@@ -1,0 +1,86 @@
+"""Meeting snapshots ("一月一报告，一月一通报"): a unit and period as PDF or Excel.
+
+:func:`export` is the one entry point the CLI (``python -m reports``) and the ``report``
+page share: it resolves who is exporting (their scope bounds what is shown), gathers the
+figures once (:func:`reports.snapshot.build_snapshot`), renders them and records the
+export in ``audit_log``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+
+from data_access import accounts, report_data, units, vocab
+from data_access.engine import get_engine
+from data_access.filters import Scope, parse_period
+
+from .snapshot import SECTIONS, Snapshot, build_snapshot
+
+FORMATS = ("pdf", "excel")
+
+
+@dataclass(frozen=True)
+class Exporter:
+    """Who exports: the audit name, the scope their data is bounded by, the role shown as author."""
+
+    username: str
+    scope: Scope
+    author: str
+
+
+def leader() -> Exporter:
+    """The default CLI identity: a leader's scope (everything)."""
+    return Exporter("cli", Scope.all(), vocab.ROLES["leader"])
+
+
+def exporter_for(engine: Engine, username: str) -> Exporter:
+    """The exporter for an account in ``users`` (ValueError when unknown or disabled)."""
+    row = accounts.get_user(engine, username)
+    if row is None or row.get("disabled"):
+        raise ValueError(f"unknown or disabled user: {username!r}")
+    scope = accounts.scope_for(engine, row["role"], row["unit_code"])
+    role = vocab.ROLES.get(row["role"], row["role"])
+    name = row.get("display_name") or username
+    return Exporter(username, scope, f"{name}（{role}）" if name != role else role)
+
+
+def gather(db: str | Engine, who: Exporter, unit_code: str | None, period_token: str,
+             sections: tuple[str, ...] | None = None,
+             progress: Callable[[float, str], None] | None = None) -> Snapshot:
+    """Gather the figures of ``unit_code`` (None: the exporter's home unit) for ``period_token``."""
+    engine = db if isinstance(db, Engine) else get_engine(db)
+    unit = units.resolve_unit(engine, who.scope, unit_code)
+    return build_snapshot(engine, who.scope, unit, parse_period(period_token), author=who.author,
+                          sections=sections, progress=progress)
+
+
+def export(db: str | Engine, fmt: str, who: Exporter, unit_code: str | None, period_token: str,
+           sections: tuple[str, ...] | None = None,
+           progress: Callable[[float, str], None] | None = None) -> tuple[bytes, Snapshot]:
+    """Render a snapshot as ``fmt`` ('pdf' or 'excel') and audit the export; returns (bytes, snapshot).
+
+    Raises :class:`data_access.errors.DataAccessError` for a bad unit, period or scope.
+    """
+    if fmt not in FORMATS:
+        raise ValueError(f"format must be one of {FORMATS}")
+    engine = db if isinstance(db, Engine) else get_engine(db)
+    step = progress or (lambda _f, _m: None)
+    snap = gather(engine, who, unit_code, period_token, sections, progress=step)
+    step(0.82, "排版 PDF" if fmt == "pdf" else "写入 Excel")
+    if fmt == "pdf":
+        from .pdf import render_pdf
+
+        data = render_pdf(snap)
+    else:
+        from .excel import render_excel
+
+        data = render_excel(snap)
+    report_data.log_export(engine, who.username, snap.unit, snap.period, fmt, snap.sections)
+    step(1.0, "完成")
+    return data, snap
+
+
+__all__ = ["FORMATS", "SECTIONS", "Exporter", "Snapshot", "exporter_for", "export", "gather", "leader"]

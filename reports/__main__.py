@@ -1,0 +1,54 @@
+"""``python -m reports {pdf,excel} --db URL --unit CODE --period YYYY-MM --out FILE [--user NAME]``.
+
+Prints one JSON line: the file written, its size, unit, period and seconds taken. Exit 2 on a
+bad argument (unknown unit, unit outside the user's scope, bad period, unknown user).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from data_access.engine import get_engine
+from data_access.errors import DataAccessError
+
+from . import SECTIONS, export, exporter_for, leader
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m reports", description="会议快照：导出单位某时段的 PDF / Excel 报告")
+    p.add_argument("format", choices=("pdf", "excel"))
+    p.add_argument("--db", default=None, help="database URL or SQLite path (default: DATABASE_URL or data/demo.db)")
+    p.add_argument("--unit", default=None, help="unit code (default: the user's home unit)")
+    p.add_argument("--period", required=True, help="YYYY-MM, YYYY-Qn, YYYY or YYYY-MM-DD..YYYY-MM-DD")
+    p.add_argument("--out", required=True, help="output file (.pdf / .xlsx)")
+    p.add_argument("--user", default=None, help="export as this account (its scope); default: a leader scope")
+    p.add_argument("--sections", default=None,
+                   help=f"comma-separated subset of: {','.join(SECTIONS)} (default: all)")
+    args = p.parse_args(argv)
+    t0 = time.perf_counter()
+    engine = get_engine(args.db)
+    sections = tuple(s.strip() for s in args.sections.split(",")) if args.sections else None
+    if sections and (bad := [s for s in sections if s not in SECTIONS]):
+        print(f"unknown section(s): {', '.join(bad)}", file=sys.stderr)
+        return 2
+    try:
+        who = exporter_for(engine, args.user) if args.user else leader()
+        data, snap = export(engine, args.format, who, args.unit, args.period, sections)
+    except (DataAccessError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(data)
+    print(json.dumps({"out": str(out), "bytes": len(data), "unit": snap.unit.code, "unit_name": snap.unit.name,
+                      "period": snap.period.token, "user": who.username,
+                      "seconds": round(time.perf_counter() - t0, 2)}, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
