@@ -20,6 +20,11 @@ PAGES = [
     ("pages/overview.py", "一屏统揽", "overview", {"leader", "staff", "display", "admin"}),
     ("pages/my.py", "我的指标", "my", {"staff"}),
     ("pages/map.py", "网格地图", "map", {"leader", "staff", "admin"}),
+    ("pages/events.py", "事件办结", "events", {"leader", "staff", "admin"}),
+    ("pages/sanling.py", "三零创建", "sanling", {"leader", "staff", "admin"}),
+    ("pages/patrol.py", "巡逻防控", "patrol", {"leader", "staff", "admin"}),
+    ("pages/mediation.py", "矛盾调解", "mediation", {"leader", "staff", "admin"}),
+    ("pages/ranking.py", "考评排名", "ranking", {"leader", "staff", "admin"}),
     ("pages/report.py", "导出报告", "report", {"leader", "staff", "admin"}),
 ]
 

@@ -81,6 +81,9 @@ def gate(engine) -> dict:
             else:
                 st.session_state["auth_checked"] = time.time()
         if user is not None:
+            pending = st.session_state.pop("pending_cookie", None)
+            if pending:
+                _cookie_js(pending, accounts.SESSION_HOURS * 3600)
             return user
     url_token = st.query_params.get("token")
     if url_token:
@@ -93,11 +96,14 @@ def gate(engine) -> dict:
         u = accounts.session_user(engine, cookie, "login")
         if u is not None:
             return _start(engine, u, cookie, "login")
-    _login_form(engine)
-    st.stop()
+    user = _login_form(engine)
+    if user is None:
+        st.stop()
+    return user
 
 
-def _login_form(engine) -> None:
+def _login_form(engine) -> dict | None:
+    """Draw the form; on a good login start the session and rerun into the app."""
     _, mid, _ = st.columns([1, 1, 1])
     with mid:
         st.markdown("### 三零创建指挥中心 · 登录")
@@ -109,11 +115,14 @@ def _login_form(engine) -> None:
             user, message = accounts.authenticate(engine, username.strip(), password)
             if user is None:
                 st.error(message)
-                return
+                return None
             token = accounts.create_session(engine, user["username"], "login")
             _start(engine, user, token, "login")
-            _cookie_js(token, accounts.SESSION_HOURS * 3600)
+            # Set the cookie at the start of the next run: a component drawn right before a rerun
+            # may never get to execute its script.
+            st.session_state["pending_cookie"] = token
             st.rerun()
+    return None
 
 
 def account_box(engine) -> None:

@@ -13,7 +13,20 @@ from typing import Any
 
 import streamlit as st
 
-from data_access import events, indicators, map_layers, targets, todo, units, warnings
+from data_access import (
+    events,
+    indicators,
+    loop,
+    map_layers,
+    patrol,
+    ranking,
+    safety,
+    sanling,
+    targets,
+    todo,
+    units,
+    warnings,
+)
 from data_access.engine import default_url, get_engine
 from data_access.filters import Scope, parse_period
 
@@ -49,6 +62,21 @@ QUERIES: dict[str, tuple[Any, bool]] = {
     "noncompliant_subjects": (todo.noncompliant_subjects, True),
     "uncovered_cells": (todo.uncovered_cells, True),
     "peer_benchmark": (todo.peer_benchmark, True),
+    "funnel": (loop.funnel, True),
+    "whistle_stats": (loop.whistle_stats, True),
+    "subjects_by_type": (sanling.subjects_by_type, True),
+    "compliance_monthly": (sanling.compliance_monthly, True),
+    "broken_by_child": (sanling.broken_by_child, True),
+    "coverage_by_child": (patrol.coverage_by_child, True),
+    "double_patrol": (patrol.double_patrol, True),
+    "three_minute_circle": (patrol.three_minute_circle, False),
+    "team_stats": (patrol.team_stats, True),
+    "camera_by_child": (patrol.camera_by_child, False),
+    "mediation_by_type": (safety.mediation_by_type, True),
+    "petition_monthly": (safety.petition_monthly, True),
+    "case_stats": (safety.case_stats, True),
+    "inspections": (safety.inspections, True),
+    "ranking": (ranking.ranking, True),
 }
 
 

@@ -35,7 +35,7 @@ def period_selector(current: Period, anchor: date, key_prefix: str) -> Period:
             new = current
     else:
         new = pre[name]
-    if new != current:
+    if (new.start, new.end) != (current.start, current.end):  # a real change, not a relabelling
         st.query_params["period"] = new.token
         st.rerun()
-    return new
+    return current

@@ -7,7 +7,7 @@ from streamlit.testing.v1 import AppTest
 
 from .conftest import ROOT, login_state
 
-PAGES = ["overview", "map", "my", "report"]
+PAGES = ["overview", "map", "my", "events", "sanling", "patrol", "mediation", "ranking", "report"]
 
 
 @pytest.fixture

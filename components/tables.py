@@ -1,0 +1,42 @@
+"""A table with an Excel download (Chinese headers, frozen header row) and map links."""
+
+from __future__ import annotations
+
+import io
+
+import pandas as pd
+import streamlit as st
+
+
+def to_excel_bytes(df: pd.DataFrame, sheet: str = "数据") -> bytes:
+    """One sheet, header frozen, column widths fitted to Chinese text."""
+    buf = io.BytesIO()
+    with pd.ExcelWriter(buf, engine="openpyxl") as xw:
+        df.to_excel(xw, sheet_name=sheet[:31], index=False)
+        ws = xw.sheets[sheet[:31]]
+        ws.freeze_panes = "A2"
+        for i, col in enumerate(df.columns, start=1):
+            width = max([len(str(col))] + [len(str(v)) for v in df[col].head(200)]) + 4
+            ws.column_dimensions[ws.cell(1, i).column_letter].width = min(48, width)
+    return buf.getvalue()
+
+
+def table(df: pd.DataFrame, filename: str, key: str, links: dict[str, str] | None = None,
+          column_config: dict | None = None, height: int | None = None) -> None:
+    """Show ``df`` (columns already in Chinese) with an 导出Excel button.
+
+    ``links`` maps a column holding unit codes to the page to open (e.g. {"编码": "map"}): the column
+    becomes a link to ``/<page>?unit=<code>`` (the exported file keeps the plain code).
+    """
+    if df is None or df.empty:
+        st.caption("暂无数据")
+        return
+    shown = df.copy()
+    config = dict(column_config or {})
+    for col, page in (links or {}).items():
+        shown[col] = [f"/{page}?unit={c}" for c in shown[col]]
+        config[col] = st.column_config.LinkColumn(col, display_text=r"unit=(\w+)")
+    st.dataframe(shown, hide_index=True, use_container_width=True, column_config=config,
+                 height=height or min(420, 38 + 35 * len(shown)), key=f"{key}_table")
+    st.download_button("导出Excel", to_excel_bytes(df), file_name=f"{filename}.xlsx", key=f"{key}_xlsx",
+                       mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")

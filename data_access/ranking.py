@@ -1,0 +1,74 @@
+"""考评 ranking: a documented, configurable score of units built from the indicators of the other pages."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pandas as pd
+from sqlalchemy import Engine
+
+from . import warnings
+from .filters import Period, Scope, Unit
+from .patrol import coverage_by_child
+from .units import children
+
+CONFIG = Path(__file__).resolve().parent.parent / "config" / "ranking.toml"
+
+
+def load_indicators(path: str | Path | None = None) -> list[dict]:
+    """The indicators of config/ranking.toml: metric, label, better (higher|lower), weight."""
+    items = tomllib.loads(Path(path or CONFIG).read_text(encoding="utf-8"))["indicators"]
+    for it in items:
+        if it.get("better") not in ("higher", "lower") or float(it.get("weight", 0)) < 0:
+            raise ValueError(f"考评配置错误 / bad ranking indicator: {it}")
+    return items
+
+
+def score(metrics: pd.DataFrame, indicators: list[dict]) -> pd.DataFrame:
+    """Pure: add one ``<metric>_score`` column (0–100) per indicator, ``score`` (weighted mean) and ``rank``
+    (1 = best; ties share the better rank). A missing value scores 0 on that indicator."""
+    out = metrics.copy()
+    total_w = sum(float(i["weight"]) for i in indicators) or 1.0
+    out["score"] = 0.0
+    for ind in indicators:
+        v = out[ind["metric"]].astype(float)
+        lo, hi = v.min(), v.max()
+        s = pd.Series(100.0, index=v.index) if hi == lo else (v - lo) / (hi - lo) * 100
+        if ind["better"] == "lower" and hi != lo:
+            s = 100 - s
+        s = s.fillna(0.0)
+        out[f"{ind['metric']}_score"] = s.round(1)
+        out["score"] += s * float(ind["weight"]) / total_w
+    out["score"] = out["score"].round(1)
+    out["rank"] = out["score"].rank(ascending=False, method="min").astype(int)
+    return out.sort_values(["rank", "code"], ignore_index=True)
+
+
+def _metrics(engine, scope, unit, period) -> pd.DataFrame:
+    m = warnings.unit_metrics(engine, scope, unit, period)
+    cov = coverage_by_child(engine, scope, unit, period)[["code", "coverage"]].rename(
+        columns={"coverage": "patrol_coverage"})
+    pop = children(engine, scope, unit)[["code", "population"]]
+    m = m.merge(cov, on="code", how="left").merge(pop, on="code", how="left")
+    m["compliance"] = 1 - m["broken_share"]
+    m["petitions_per_10k"] = m["petitions"] / m["population"].where(m["population"] > 0) * 10_000
+    return m
+
+
+def ranking(engine: Engine, scope: Scope, unit: Unit, period: Period) -> pd.DataFrame:
+    """The children of ``unit`` ranked for ``period``, with the change vs the previous period.
+
+    Columns: rank, code, name, score (0–100), rank_prev, rank_change (+ = moved up), the indicator
+    values (closure_rate, overdue_share, compliance, patrol_coverage, petitions_per_10k) and their
+    ``*_score`` columns.
+    """
+    indicators = load_indicators()
+    cur = score(_metrics(engine, scope, unit, period), indicators)
+    prev = score(_metrics(engine, scope, unit, period.previous()), indicators)
+    cur["rank_prev"] = cur["code"].map(dict(zip(prev["code"], prev["rank"])))
+    cur["rank_change"] = cur["rank_prev"] - cur["rank"]
+    keep = ["rank", "code", "name", "score", "rank_prev", "rank_change"] + [i["metric"] for i in indicators] + \
+        [f"{i['metric']}_score" for i in indicators]
+    return cur[keep]
+

@@ -1,0 +1,32 @@
+"""考评排名: children of the selected unit ranked on the configurable score, with the change vs last period."""
+
+import streamlit as st
+
+from components import charts
+from components.context import page_context
+from components.data import query
+from components.fmt import pct
+from components.period import period_selector
+from components.tables import table
+from data_access.ranking import load_indicators
+
+ctx = page_context()
+latest = query("latest_event_time", ctx.scope, None)
+st.title(f"考评排名 · {ctx.unit.name}下级单位")
+period_selector(ctx.period, latest.date() if latest else ctx.period.start, "ranking")
+ind = load_indicators()
+better = {"higher": "越高越好", "lower": "越低越好"}
+st.caption("得分 = 各指标在参评单位中的相对分（最好 100、最差 0）按权重加权：" +
+           "，".join(f"{i['label']} {float(i['weight']) * 100:.0f}%（{better[i['better']]}）" for i in ind) +
+           "。权重见 config/ranking.toml。")
+r = query("ranking", ctx.scope, ctx.unit.code, ctx.period.token)
+charts.bars(r, "name", {"score": "得分"}, height=280, key="ranking_bars")
+arrow = lambda v: "—" if v != v else ("↑" if v > 0 else "↓" if v < 0 else "→") + (f"{abs(int(v))}" if v else "")  # noqa: E731
+shown = r.assign(rank_change=r["rank_change"].map(arrow), closure_rate=r["closure_rate"].map(pct),
+                 overdue_share=r["overdue_share"].map(pct), compliance=r["compliance"].map(pct),
+                 patrol_coverage=r["patrol_coverage"].map(pct), petitions_per_10k=r["petitions_per_10k"].round(2))
+table(shown[["rank", "code", "name", "score", "rank_change", "closure_rate", "overdue_share", "compliance",
+             "patrol_coverage", "petitions_per_10k"]].rename(columns={
+    "rank": "名次", "code": "编码", "name": "单位", "score": "得分", "rank_change": "较上期", "closure_rate": "办结率",
+    "overdue_share": "超期率", "compliance": "三零达标率", "patrol_coverage": "巡逻覆盖率",
+    "petitions_per_10k": "万人信访量"}), "考评排名", "ranking_t", links={"编码": "map"})
