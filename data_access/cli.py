@@ -141,6 +141,26 @@ def cmd_users(args) -> int:
     return 0
 
 
+def cmd_import(args) -> int:
+    """import-grids / import-events: last output line is the JSON summary; exit 1 if unreadable."""
+    from .engine import get_engine
+    from .importers import import_events, import_grids
+    from .importers.common import ImportFileError
+
+    eng = get_engine(args.db)
+    try:
+        if args.command == "import-grids":
+            out = import_grids(eng, args.file, crs=args.crs, rejects=args.rejects, actor=args.actor)
+        else:
+            out = import_events(eng, args.file, encoding=args.encoding, rejects=args.rejects, actor=args.actor)
+    except ImportFileError as exc:
+        print(f"错误 / error: {exc}", file=sys.stderr)
+        print(json.dumps({"read": 0, "imported": 0, "rejected": 0, "error": str(exc)}, ensure_ascii=False))
+        return 1
+    print(json.dumps(out, ensure_ascii=False))
+    return 0
+
+
 def _safe(url: str | None) -> str:
     """The URL without a password, for messages."""
     from sqlalchemy.engine import make_url
@@ -188,6 +208,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--note", default=None, help="what the display token is for (e.g. 指挥中心大屏1)")
     p.add_argument("--actor", default="cli", help="who is making the change (audit)")
     p.set_defaults(func=cmd_users)
+
+    for name, helptext in (("import-grids", "import grid boundaries (GeoJSON, zipped Shapefile, GeoPackage, KML)"),
+                           ("import-events", "import events (CSV UTF-8/GBK, XLSX)")):
+        p = sub.add_parser(name, help=helptext)
+        p.add_argument("file")
+        _db(p)
+        p.add_argument("--rejects", default=None, help="where to write rejected rows (CSV)")
+        p.add_argument("--actor", default="cli", help="who imports (audit)")
+        if name == "import-grids":
+            p.add_argument("--crs", default=None, help="wgs84 | cgcs2000 | gcj02 | EPSG:N (default: from the file)")
+        else:
+            p.add_argument("--encoding", default="auto", help="auto | utf-8 | gbk")
+        p.set_defaults(func=cmd_import)
 
     p = sub.add_parser("simulate", help="insert and close events live (demo of a moving wall)")
     _db(p)

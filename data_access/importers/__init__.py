@@ -1,0 +1,11 @@
+"""Importers for the files offices have: grid boundaries and event spreadsheets.
+
+Every row is accounted for: imported, or rejected with its row number and a reason written to a
+rejects CSV (UTF-8 with BOM, opens in Excel). Imports are upserts (re-importing changes nothing)
+and run in one transaction (a failure halfway leaves the database as it was).
+"""
+
+from .events import import_events
+from .grids import import_grids
+
+__all__ = ["import_events", "import_grids"]

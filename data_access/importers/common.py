@@ -1,0 +1,74 @@
+"""Shared importer pieces: column aliases, the rejects file, the summary, upserts on both engines."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import Connection, Table
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from ..errors import DataAccessError
+
+
+class ImportFileError(DataAccessError):
+    """The file could not be read at all (nothing was imported)."""
+
+
+def pick_columns(columns, aliases: dict[str, list[str]], required: list[str]) -> dict[str, str]:
+    """Map our names to the file's headers (English or Chinese, case-insensitive); raise on missing ones."""
+    norm = {str(c).strip().lower(): c for c in columns}
+    out = {}
+    for key, names in aliases.items():
+        for n in names:
+            if n.lower() in norm:
+                out[key] = norm[n.lower()]
+                break
+    missing = [k for k in required if k not in out]
+    if missing:
+        want = "、".join("/".join(aliases[k]) for k in missing)
+        raise ImportFileError(f"缺少必需的列 / missing columns: {want}")
+    return out
+
+
+@dataclass
+class Result:
+    """Row accounting of one import: read = imported + rejected."""
+
+    read: int = 0
+    imported: int = 0
+    rejects: list[tuple[int, str, str]] = field(default_factory=list)  # (row number, key, reason)
+    warnings: list[tuple[int, str, str]] = field(default_factory=list)
+
+    def reject(self, row: int, key: str, reason: str) -> None:
+        self.rejects.append((row, key, reason))
+
+    def summary(self, rejects_file: str | None) -> dict:
+        return {"read": self.read, "imported": self.imported, "rejected": len(self.rejects),
+                "warnings": len(self.warnings), "rejects_file": rejects_file}
+
+
+def write_rejects(result: Result, path: str | Path | None, source: str) -> str | None:
+    """Write rejected rows and warnings to ``path`` (default: next to the source file)."""
+    if not result.rejects and not result.warnings:
+        return None
+    path = Path(path) if path else Path(source).with_suffix(Path(source).suffix + ".rejects.csv")
+    with open(path, "w", encoding="utf-8-sig", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["行号", "编码/编号", "结果", "原因"])
+        for row, key, reason in sorted(result.rejects):
+            w.writerow([row, key, "拒绝", reason])
+        for row, key, reason in sorted(result.warnings):
+            w.writerow([row, key, "警告(已导入)", reason])
+    return str(path)
+
+
+def upsert(conn: Connection, table: Table, rows: list[dict], key: str) -> None:
+    """Insert or update by primary key ``key`` on SQLite and PostgreSQL."""
+    if not rows:
+        return
+    ins = (sqlite_insert if conn.dialect.name == "sqlite" else pg_insert)(table)
+    cols = {c: ins.excluded[c] for c in rows[0] if c != key}
+    conn.execute(ins.on_conflict_do_update(index_elements=[key], set_=cols), rows)
