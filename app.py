@@ -26,6 +26,7 @@ PAGES = [
     ("pages/mediation.py", "矛盾调解", "mediation", {"leader", "staff", "admin"}),
     ("pages/ranking.py", "考评排名", "ranking", {"leader", "staff", "admin"}),
     ("pages/report.py", "导出报告", "report", {"leader", "staff", "admin"}),
+    ("pages/data.py", "数据管理", "data", {"admin"}),
 ]
 
 eng = engine(db_url())

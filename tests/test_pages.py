@@ -7,7 +7,7 @@ from streamlit.testing.v1 import AppTest
 
 from .conftest import ROOT, login_state
 
-PAGES = ["overview", "map", "my", "events", "sanling", "patrol", "mediation", "ranking", "report"]
+PAGES = ["overview", "map", "my", "events", "sanling", "patrol", "mediation", "ranking", "report", "data"]
 
 
 @pytest.fixture
@@ -33,7 +33,7 @@ def _html(at: AppTest) -> str:
 
 @pytest.mark.parametrize("page", PAGES)
 def test_page_runs(app, page):
-    at = app(page, user="staff" if page == "my" else "leader")
+    at = app(page, user={"my": "staff", "data": "admin"}.get(page, "leader"))
     assert not at.exception, at.exception
 
 
