@@ -23,7 +23,7 @@ from geo import metric_crs
 from .charts import INK, plt, setup_matplotlib, to_svg
 
 # level -> hatch angles in degrees (empty: solid fill), line colour, spacing factor. In grey the
-# red and blue fills come out alike and blue and unrated nearly so: the hatching tells them apart.
+# red and blue fills come out alike and blue and normal nearly so: the hatching tells them apart.
 HATCH: dict[str, tuple[tuple[float, ...], str, float]] = {
     "red": ((45.0, 135.0), "#5B0F0E", 1.0),
     "orange": ((45.0,), "#6B3A00", 1.0),
@@ -31,7 +31,7 @@ HATCH: dict[str, tuple[tuple[float, ...], str, float]] = {
     "blue": ((), "#0D3C6B", 1.0),
     "none": ((90.0,), "#DDE3E8", 2.2),
 }
-SHORT = {"red": "红色", "orange": "橙色", "yellow": "黄色", "blue": "蓝色", "none": "未评级"}
+SHORT = {"red": "红色", "orange": "橙色", "yellow": "黄色", "blue": "蓝色", "none": "正常"}
 LEVELS = ("red", "orange", "yellow", "blue", "none")
 
 
