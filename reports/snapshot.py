@@ -262,7 +262,7 @@ def build_snapshot(engine: Engine, scope: Scope, unit: Unit, period: Period, *, 
             note=f"本期巡逻 {pa['patrols']:,} 次、{pa['km']:,.0f} 公里；{pa['covered']:,} / {pa['cells']:,} 个网格"
                  f"至少巡逻一次。目标覆盖率 ≥{targets['patrol_coverage'] * 100:.0f}%。")
 
-    if snap.has("warnings"):
+    if snap.has("warnings") or snap.has("map"):  # the map page lists them too
         ro = warn[warn["color"].isin(("red", "orange"))].copy()
         ro["_o"] = ro["color"].map({c: i for i, c in enumerate(WARNING_ORDER)})
         ro = ro.sort_values(["_o"], kind="stable", ignore_index=True)

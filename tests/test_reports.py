@@ -228,6 +228,13 @@ def test_snapshot_shows_what_the_warning_engine_says(tiny_engine, monkeypatch, t
         assert "本单位预警等级：红色预警" in text and "本级原因" in text
         for r in expect.values():
             assert r.split("；")[0] in text
+    # the map page lists red/orange units even when the full list is not chosen
+    only_map = build_snapshot(tiny_engine, Scope.all(), root, PERIOD, as_of=AS_OF, sections=("map",))
+    path.write_bytes(render_pdf(only_map))
+    if POPPLER:
+        text = _pdftotext(path).replace(" ", "")
+        assert "本期无红色、橙色预警单位" not in text
+        assert all(r.split("；")[0] in text for r in expect.values())
 
 
 def test_sections_limit_what_is_built(tiny_engine):
