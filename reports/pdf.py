@@ -30,6 +30,7 @@ GOOD = (46, 125, 50)
 BAD = (198, 40, 40)
 PDF_OVERDUE_ROWS = 50  # the PDF lists this many overdue events; Excel has all fetched rows
 PDF_SANLING_ROWS = 60
+SIDE_CHART_ROWS = 20  # up to this many child units get a bar chart beside their table
 MARGIN = 12.0
 
 
@@ -401,14 +402,14 @@ def _month_strip(pdf: SnapshotPDF, t: Table) -> None:
 def _ranking(pdf: SnapshotPDF) -> None:
     s = pdf.snap
     t = s.tables["ranking"]
-    pdf.section_title(f"下级单位排名（{s.child_label}）", min_space=80)
+    pdf.section_title(f"下级单位排名（{s.child_label}）", min_space=_block_mm(len(t.data), 22))
     pdf.note(t.note)
     d = t.data
     if d.empty:
         pdf.note("本单位没有下级单位。", size=9)
         return
     top = pdf.get_y()
-    side = len(d) <= 24
+    side = len(d) <= SIDE_CHART_ROWS
     width = 182 if side else pdf.epw
     target = s.tables["kpis"].data.set_index("key").loc["closure_rate", "target"]
     if side:
@@ -419,6 +420,12 @@ def _ranking(pdf: SnapshotPDF) -> None:
         pdf.svg(svg, MARGIN + width + 5, top, pdf.epw - width - 5)
     pdf.set_y(top)
     pdf.data_table(t, width=width)
+
+
+def _block_mm(rows: int, head_mm: float) -> float:
+    """Height a table of ``rows`` with a side chart needs, so the pair is not split by a page break."""
+    chart = charts.rate_bars_height_in(rows) * 25.4 if rows <= SIDE_CHART_ROWS else 0
+    return head_mm + max((rows + 1) * 6.6, chart) if rows <= SIDE_CHART_ROWS else 60
 
 
 def _warnings(pdf: SnapshotPDF) -> None:
@@ -472,7 +479,7 @@ def _sanling(pdf: SnapshotPDF) -> None:
 def _patrol(pdf: SnapshotPDF) -> None:
     s = pdf.snap
     t = s.tables["patrol"]
-    pdf.section_title("巡逻覆盖", min_space=80)
+    pdf.section_title("巡逻覆盖", min_space=_block_mm(len(t.data), 30))
     pdf.note(t.note)
     d = t.data
     target = s.tables["kpis"].data.set_index("key").loc["patrol_coverage", "target"]
@@ -483,7 +490,7 @@ def _patrol(pdf: SnapshotPDF) -> None:
     if d.empty:
         return
     top = pdf.get_y() + 1
-    side = len(d) <= 24
+    side = len(d) <= SIDE_CHART_ROWS
     width = 120 if side else pdf.epw
     if side:
         svg = charts.rate_bars(list(d["name"]), list(d["coverage"]), target,
