@@ -156,7 +156,7 @@ def rate_bars(names: list[str], values: list[float], target: float | None, tags:
     """Horizontal bars of a rate (0–1) per unit, best on top, dashed target; value (and tag) printed."""
     setup_matplotlib()
     n = len(names)
-    height_in = height_in or max(1.6, 0.27 * n + 0.7)
+    height_in = height_in or rate_bars_height_in(n)
     fig, ax = plt.subplots(figsize=(width_in, height_in))
     y = list(range(n))[::-1]
     vals = [0 if _nan(v) else v * 100 for v in values]
@@ -187,6 +187,11 @@ def rate_bars(names: list[str], values: list[float], target: float | None, tags:
     fig.subplots_adjust(left=min(0.45, name_in / width_in), right=0.98, top=1 - (0.32 if title else 0.1) / height_in,
                         bottom=0.3 / height_in)
     return to_svg(fig)
+
+
+def rate_bars_height_in(n: int) -> float:
+    """The default height of :func:`rate_bars` for ``n`` bars (inches)."""
+    return max(1.6, 0.27 * n + 0.7)
 
 
 def _text_width(text: str) -> float:

@@ -30,6 +30,7 @@ GOOD = (46, 125, 50)
 BAD = (198, 40, 40)
 PDF_OVERDUE_ROWS = 50  # the PDF lists this many overdue events; Excel has all fetched rows
 PDF_SANLING_ROWS = 60
+SIDE_CHART_ROWS = 20  # up to this many child units get a bar chart beside their table
 MARGIN = 12.0
 
 
@@ -137,7 +138,7 @@ class SnapshotPDF(FPDF):
     def note(self, text: str, size: float = 8.5) -> None:
         if text:
             with self.local_context(font_size_pt=size, text_color=MUTED):
-                self.multi_cell(0, 4.6, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+                self.multi_cell(0, 4.6, text, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
             self.ln(1)
 
     def swatch(self, x: float, y: float, color: str, w: float = 7.0, h: float = 4.6) -> None:
@@ -231,7 +232,8 @@ def _cover(pdf: SnapshotPDF) -> None:
     pdf.set_y(y + 9)
     if reasons:
         with pdf.local_context(font_size_pt=9, text_color=MUTED):
-            pdf.multi_cell(0, 5, "研判原因：" + "；".join(reasons), align="C", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            shown = "；".join(reasons[:3]) + (f"；等 {len(reasons)} 条" if len(reasons) > 3 else "")
+            pdf.multi_cell(0, 5, "研判原因：" + shown, align="C", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
     # headline figures
     k, kp = s.headline, s.headline_prev
@@ -271,7 +273,7 @@ def _cover(pdf: SnapshotPDF) -> None:
     with pdf.local_context(font_size_pt=10, text_color=INK):
         for i, line in enumerate(s.highlights, start=1):
             pdf.set_x(MARGIN + 2)
-            pdf.multi_cell(pdf.epw - 2, 5.6, f"{i}. {line}", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            pdf.multi_cell(pdf.epw - 2, 5.6, f"{i}. {line}", align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
     # contents and provenance, at the foot of the cover
     pdf.set_y(max(pdf.get_y() + 3, pdf.h - 36))
@@ -348,18 +350,20 @@ def _map_page(pdf: SnapshotPDF) -> None:
     ro_data = None if ro is None else ro.data
     with pdf.local_context(font_size_pt=8.5, text_color=INK):
         if ro_data is None or ro_data.empty:
-            pdf.multi_cell(w, 5, "本期无红色、橙色预警单位。", new_x=XPos.LEFT, new_y=YPos.NEXT)
+            pdf.multi_cell(w, 5, "本期无红色、橙色预警单位。", align="L", new_x=XPos.LEFT, new_y=YPos.NEXT)
         else:
             for rec in ro_data.head(8).to_dict("records"):
                 if pdf.get_y() > pdf.h - 30:
                     break
                 pdf.set_x(x)
-                pdf.multi_cell(w, 4.6, f"■ {rec['name']}（{rec['color_label']}）：{rec['reasons_text']}",
+                reasons = rec["reasons"] if isinstance(rec["reasons"], (list, tuple)) else [rec["reasons_text"]]
+                brief = "；".join(reasons[:2]) + (f" 等 {len(reasons)} 条" if len(reasons) > 2 else "")
+                pdf.multi_cell(w, 4.6, f"■ {rec['name']}（{rec['color_label']}）：{brief}", align="L",
                                new_x=XPos.LEFT, new_y=YPos.NEXT)
                 pdf.ln(0.8)
             if len(ro_data) > 8:
                 pdf.set_x(x)
-                pdf.multi_cell(w, 4.6, f"……共 {len(ro_data)} 个，详见“红橙预警清单”。", new_x=XPos.LEFT,
+                pdf.multi_cell(w, 4.6, f"……共 {len(ro_data)} 个，详见“红橙预警清单”。", align="L", new_x=XPos.LEFT,
                                new_y=YPos.NEXT)
     pdf.set_y(pdf.h - 16)
 
@@ -398,14 +402,14 @@ def _month_strip(pdf: SnapshotPDF, t: Table) -> None:
 def _ranking(pdf: SnapshotPDF) -> None:
     s = pdf.snap
     t = s.tables["ranking"]
-    pdf.section_title(f"下级单位排名（{s.child_label}）", min_space=80)
+    pdf.section_title(f"下级单位排名（{s.child_label}）", min_space=_block_mm(len(t.data), 22))
     pdf.note(t.note)
     d = t.data
     if d.empty:
         pdf.note("本单位没有下级单位。", size=9)
         return
     top = pdf.get_y()
-    side = len(d) <= 24
+    side = len(d) <= SIDE_CHART_ROWS
     width = 182 if side else pdf.epw
     target = s.tables["kpis"].data.set_index("key").loc["closure_rate", "target"]
     if side:
@@ -416,6 +420,12 @@ def _ranking(pdf: SnapshotPDF) -> None:
         pdf.svg(svg, MARGIN + width + 5, top, pdf.epw - width - 5)
     pdf.set_y(top)
     pdf.data_table(t, width=width)
+
+
+def _block_mm(rows: int, head_mm: float) -> float:
+    """Height a table of ``rows`` with a side chart needs, so the pair is not split by a page break."""
+    chart = charts.rate_bars_height_in(rows) * 25.4 if rows <= SIDE_CHART_ROWS else 0
+    return head_mm + max((rows + 1) * 6.6, chart) if rows <= SIDE_CHART_ROWS else 60
 
 
 def _warnings(pdf: SnapshotPDF) -> None:
@@ -469,7 +479,7 @@ def _sanling(pdf: SnapshotPDF) -> None:
 def _patrol(pdf: SnapshotPDF) -> None:
     s = pdf.snap
     t = s.tables["patrol"]
-    pdf.section_title("巡逻覆盖", min_space=80)
+    pdf.section_title("巡逻覆盖", min_space=_block_mm(len(t.data), 30))
     pdf.note(t.note)
     d = t.data
     target = s.tables["kpis"].data.set_index("key").loc["patrol_coverage", "target"]
@@ -480,7 +490,7 @@ def _patrol(pdf: SnapshotPDF) -> None:
     if d.empty:
         return
     top = pdf.get_y() + 1
-    side = len(d) <= 24
+    side = len(d) <= SIDE_CHART_ROWS
     width = 120 if side else pdf.epw
     if side:
         svg = charts.rate_bars(list(d["name"]), list(d["coverage"]), target,

@@ -22,12 +22,8 @@ from data_access import report_data as rd
 from data_access import targets as tg
 from data_access import units as un
 from data_access import vocab
+from data_access import warnings as wn
 from data_access.filters import Period, Scope, Unit
-
-try:  # the four-colour rules engine (branch ``map``)
-    from data_access.warnings import child_warnings, unit_warning
-except ImportError:  # pragma: no cover - until that branch is merged
-    child_warnings = unit_warning = None
 
 # Section key -> Chinese title, in the order the PDF prints them. The cover is always there.
 SECTIONS: dict[str, str] = {
@@ -42,7 +38,7 @@ SECTIONS: dict[str, str] = {
     "patrol": "巡逻覆盖",
 }
 WARNING_ORDER = ("red", "orange", "yellow", "blue", "none")
-WARNING_LABELS = {"red": "红色预警", "orange": "橙色预警", "yellow": "黄色预警", "blue": "蓝色预警", "none": "未评级"}
+WARNING_LABELS = {"red": "红色预警", "orange": "橙色预警", "yellow": "黄色预警", "blue": "蓝色预警", "none": "正常"}
 OVERDUE_LIMIT = 5000  # rows fetched for the overdue list (the PDF prints the first ones, Excel all)
 
 
@@ -147,13 +143,13 @@ def _source_rate(df: pd.DataFrame, code: str) -> float:
     return float(hit.iloc[0]) if len(hit) else float("nan")
 
 
-def _warnings(engine, scope, unit, period) -> tuple[pd.DataFrame, dict]:
-    """Child warnings and the unit's own, or an unrated placeholder when the engine is absent."""
-    if child_warnings is None:
-        kids = un.children(engine, scope, unit)[["code", "name"]]
-        return kids.assign(color="none", color_label=WARNING_LABELS["none"], reasons=[[] for _ in range(len(kids))]), \
-            {"color": "none", "color_label": WARNING_LABELS["none"], "reasons": []}
-    return child_warnings(engine, scope, unit, period), unit_warning(engine, scope, unit, period)
+def _warnings(engine, scope, unit, period, as_of) -> tuple[pd.DataFrame, dict]:
+    """The children's warnings (worst first) and the unit's own, from the four-colour engine."""
+    uw = wn.unit_warning(engine, scope, unit, period, as_of=as_of)
+    kids = uw.get("children")
+    if kids is None or kids.empty:
+        kids = pd.DataFrame(columns=["code", "name", "color", "color_label", "reasons"])
+    return kids, {k: uw[k] for k in ("color", "color_label", "reasons")}
 
 
 def build_snapshot(engine: Engine, scope: Scope, unit: Unit, period: Period, *, author: str = "领导",
@@ -222,9 +218,12 @@ def build_snapshot(engine: Engine, scope: Scope, unit: Unit, period: Period, *, 
                    ("重点哨办结率", _source_rate(by_wh, "key"), targets["closure_rate_key"])]
 
     step(0.3, "四色预警研判")
-    warn, snap.own_warning = _warnings(engine, scope, unit, period)
+    warn, snap.own_warning = _warnings(engine, scope, unit, period, as_of)
     warn = warn.copy()
     warn["color"] = warn["color"].where(warn["color"].isin(WARNING_ORDER), "none")
+    warn["color_label"] = warn["color"].map(WARNING_LABELS)  # '红色预警' … '正常', as the legend says
+    own = snap.own_warning.get("color", "none")
+    snap.own_warning["color_label"] = WARNING_LABELS.get(own, WARNING_LABELS["none"])
     snap.warning_counts = {c: int((warn["color"] == c).sum()) for c in WARNING_ORDER}
     if snap.has("map"):
         if len(warn):
@@ -263,7 +262,7 @@ def build_snapshot(engine: Engine, scope: Scope, unit: Unit, period: Period, *, 
             note=f"本期巡逻 {pa['patrols']:,} 次、{pa['km']:,.0f} 公里；{pa['covered']:,} / {pa['cells']:,} 个网格"
                  f"至少巡逻一次。目标覆盖率 ≥{targets['patrol_coverage'] * 100:.0f}%。")
 
-    if snap.has("warnings"):
+    if snap.has("warnings") or snap.has("map"):  # the map page lists them too
         ro = warn[warn["color"].isin(("red", "orange"))].copy()
         ro["_o"] = ro["color"].map({c: i for i, c in enumerate(WARNING_ORDER)})
         ro = ro.sort_values(["_o"], kind="stable", ignore_index=True)
@@ -331,7 +330,7 @@ def _highlights(snap: Snapshot, targets: dict[str, float]) -> list[str]:
     wc = snap.warning_counts
     if sum(wc.values()):
         parts = [f"{WARNING_LABELS[c][:2]} {wc[c]} 个" for c in WARNING_ORDER[:4] if wc.get(c)]
-        text = f"四色预警（{snap.child_label}）：" + ("、".join(parts) if parts else "均未评级")
+        text = f"四色预警（{snap.child_label}）：" + ("、".join(parts) if parts else "均无预警")
         ro = snap.tables.get("warnings")
         if ro is not None and len(ro.data):
             text += "；红、橙色预警：" + "、".join(ro.data["name"].head(6)) + ("等" if len(ro.data) > 6 else "")

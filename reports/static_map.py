@@ -14,7 +14,8 @@ import math
 import numpy as np
 import shapely
 from matplotlib import patheffects
-from matplotlib.collections import LineCollection
+from matplotlib.patches import PathPatch
+from matplotlib.path import Path as MplPath
 from shapely.geometry import LineString, box
 
 from components.theme import WARNING_COLORS
@@ -23,7 +24,7 @@ from geo import metric_crs
 from .charts import INK, plt, setup_matplotlib, to_svg
 
 # level -> hatch angles in degrees (empty: solid fill), line colour, spacing factor. In grey the
-# red and blue fills come out alike and blue and unrated nearly so: the hatching tells them apart.
+# red and blue fills come out alike and blue and normal nearly so: the hatching tells them apart.
 HATCH: dict[str, tuple[tuple[float, ...], str, float]] = {
     "red": ((45.0, 135.0), "#5B0F0E", 1.0),
     "orange": ((45.0,), "#6B3A00", 1.0),
@@ -31,7 +32,7 @@ HATCH: dict[str, tuple[tuple[float, ...], str, float]] = {
     "blue": ((), "#0D3C6B", 1.0),
     "none": ((90.0,), "#DDE3E8", 2.2),
 }
-SHORT = {"red": "红色", "orange": "橙色", "yellow": "黄色", "blue": "蓝色", "none": "未评级"}
+SHORT = {"red": "红色", "orange": "橙色", "yellow": "黄色", "blue": "蓝色", "none": "正常"}
 LEVELS = ("red", "orange", "yellow", "blue", "none")
 
 
@@ -93,8 +94,12 @@ def warning_map(gdf, width_in: float = 6.4, height_in: float = 5.6, title: str =
     g.plot(ax=ax, color=[WARNING_COLORS[c] for c in colors], edgecolor="white", linewidth=0.9)
     for geom, c in zip(g.geometry, colors):
         segs = hatch_segments(geom, c, spacing)
-        if segs:
-            ax.add_collection(LineCollection(segs, colors=HATCH[c][1], linewidths=0.45, alpha=0.85))
+        if segs:  # one compound path per polygon: one SVG element instead of one per line
+            verts = np.concatenate(segs)
+            codes = np.full(len(verts), MplPath.LINETO, dtype=np.uint8)
+            codes[np.cumsum([0] + [len(sg) for sg in segs[:-1]])] = MplPath.MOVETO
+            ax.add_patch(PathPatch(MplPath(verts, codes), fill=False, edgecolor=HATCH[c][1], linewidth=0.45,
+                                   alpha=0.85))
     outline = shapely.union_all(g.geometry.to_numpy())
     shapely_outline = outline.boundary
     for part in shapely.get_parts(shapely_outline):

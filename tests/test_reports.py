@@ -30,6 +30,7 @@ from data_access import events as ev
 from data_access import report_data as rd
 from data_access import schema
 from data_access import units as un
+from data_access import warnings as wn
 from data_access.engine import get_engine
 from data_access.errors import OutOfScopeError
 from data_access.filters import Scope, month_period, parse_period
@@ -175,6 +176,13 @@ def test_snapshot_figures_equal_data_access(tiny_engine):
     assert list(rank["rank"]) == list(range(1, len(rank) + 1))
     assert rank["closure_rate"].fillna(-1).is_monotonic_decreasing
     assert snap.highlights and str(num(kpis.loc["reported", "value"])) in snap.highlights[0]
+    # colours and reasons are the warning engine's, for the same unit and period
+    uw = wn.unit_warning(tiny_engine, Scope.all(), root, PERIOD, as_of=AS_OF)
+    assert snap.own_warning["color"] == uw["color"] and snap.own_warning["reasons"] == uw["reasons"]
+    kids = uw["children"]
+    assert dict(zip(snap.geo["code"], snap.geo["color"])) == dict(zip(kids["code"], kids["color"]))
+    red_orange = kids[kids["color"].isin(["red", "orange"])]
+    assert sorted(snap.tables["warnings"].data["code"]) == sorted(red_orange["code"])
 
 
 def test_snapshot_under_staff_scope_sees_only_its_subtree(tiny_engine):
@@ -197,16 +205,13 @@ def test_snapshot_shows_what_the_warning_engine_says(tiny_engine, monkeypatch, t
     colours = (["orange", "red", "blue", "yellow"] * 3)[: len(kids)]
     reasons = [[f"原因{i}甲", f"原因{i}乙"] for i in range(len(kids))]
 
-    def fake_children(engine, scope, unit, period):
+    def fake_unit(engine, scope, unit, period, rules=None, as_of=None):
         assert unit.code == root.code and scope == Scope.all()
-        return kids[["code", "name"]].assign(color=colours, color_label=[f"{c}级" for c in colours],
-                                             reasons=reasons)
+        kids_w = kids[["code", "name"]].assign(color=colours, color_label=[f"{c}级" for c in colours],
+                                               reasons=reasons)
+        return {"color": "red", "color_label": "红色", "reasons": ["本级原因"], "children": kids_w}
 
-    def fake_unit(engine, scope, unit, period):
-        return {"color": "red", "color_label": "红色预警", "reasons": ["本级原因"]}
-
-    monkeypatch.setattr(snapshot_mod, "child_warnings", fake_children)
-    monkeypatch.setattr(snapshot_mod, "unit_warning", fake_unit)
+    monkeypatch.setattr(snapshot_mod.wn, "unit_warning", fake_unit)
     snap = build_snapshot(tiny_engine, Scope.all(), root, PERIOD, as_of=AS_OF)
     assert dict(zip(snap.geo["code"], snap.geo["color"])) == dict(zip(kids["code"], colours))
     assert snap.warning_counts == {c: colours.count(c) for c in ("red", "orange", "yellow", "blue", "none")}
@@ -223,6 +228,13 @@ def test_snapshot_shows_what_the_warning_engine_says(tiny_engine, monkeypatch, t
         assert "本单位预警等级：红色预警" in text and "本级原因" in text
         for r in expect.values():
             assert r.split("；")[0] in text
+    # the map page lists red/orange units even when the full list is not chosen
+    only_map = build_snapshot(tiny_engine, Scope.all(), root, PERIOD, as_of=AS_OF, sections=("map",))
+    path.write_bytes(render_pdf(only_map))
+    if POPPLER:
+        text = _pdftotext(path).replace(" ", "")
+        assert "本期无红色、橙色预警单位" not in text
+        assert all(r.split("；")[0] in text for r in expect.values())
 
 
 def test_sections_limit_what_is_built(tiny_engine):
@@ -335,7 +347,7 @@ def test_pdf_shows_the_figures_data_access_returns(tiny_url, tmp_path):
     # every page carries period, source and page number
     for page_text in text.split("\f")[: len(pages)]:
         assert "统计时段：2026年9月" in page_text.replace(" ", "") and "数据来源" in page_text
-    # the map page has the four-colour fill (the unrated colour at least)
+    # the map page has the four-colour fill (at least one level colour covers part of the page)
     map_page = next(i for i, t in enumerate(text.split("\f")) if "图例（颜色" in t)
     px = _pixels(pages[map_page])
     colours = {c: np.array([int(WARNING_COLORS[c][i:i + 2], 16) for i in (1, 3, 5)]) for c in WARNING_COLORS}
