@@ -27,7 +27,8 @@ def bench_db(scale: str, log=print) -> str:
         try:
             with get_engine(url).connect() as conn:
                 m = dict(conn.execute(select(meta.c.key, meta.c.value)).all())
-            if m.get("scale") == scale and m.get("until") == BENCH_UNTIL.isoformat():
+                rev = conn.exec_driver_sql("select version_num from alembic_version").scalar()
+            if m.get("scale") == scale and m.get("until") == BENCH_UNTIL.isoformat() and rev == _head():
                 return url
         except Exception:  # noqa: BLE001 - stale or foreign file: rebuild
             pass
@@ -40,6 +41,15 @@ def bench_db(scale: str, log=print) -> str:
     build_demo(url, scale=scale, until=BENCH_UNTIL, log=lambda m: None)
     log(f"built {scale} database in {time.perf_counter() - t:.0f} s")
     return url
+
+
+def _head() -> str:
+    """The newest migration revision (a database built at an older one is rebuilt)."""
+    from alembic.script import ScriptDirectory
+
+    from data_access.migrate import alembic_config
+
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
 def median_ms(fn: Callable[[], object], runs: int = 5, warmup: int = 1) -> float:
