@@ -86,7 +86,16 @@ def _dates(s: pd.Series) -> pd.Series:
         return pd.to_datetime(s)
     txt = s.astype(str).str.strip()
     num = pd.to_numeric(txt, errors="coerce")
-    out = pd.to_datetime(txt.where(num.isna()), errors="coerce", format="mixed")
+    # The common layouts vectorised first; only the rest goes through the (slow) mixed parser.
+    out = pd.Series(pd.NaT, index=txt.index, dtype="datetime64[ns]")
+    for fmt in ("%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y-%m-%d", "%Y/%m/%d"):
+        todo = out.isna() & num.isna()
+        if not todo.any():
+            break
+        out[todo] = pd.to_datetime(txt[todo], format=fmt, errors="coerce")
+    rest = out.isna() & num.isna() & (txt != "")
+    if rest.any():
+        out[rest] = pd.to_datetime(txt[rest], errors="coerce", format="mixed")
     serial = pd.to_datetime(num, unit="D", origin="1899-12-30", errors="coerce")
     return out.fillna(serial.where(num.between(20000, 80000))).dt.floor("s")
 
@@ -127,7 +136,10 @@ def _validate(df: pd.DataFrame, anc: dict, seen: set, res: Result) -> pd.DataFra
     """Reject bad rows (recorded in ``res``) and return the good ones with parsed values."""
     df = df.copy()
     for c in df.columns:
-        df[c] = df[c].map(lambda v: v.strip() if isinstance(v, str) else v)
+        if pd.api.types.is_string_dtype(df[c]):
+            df[c] = df[c].str.strip()
+        else:
+            df[c] = df[c].map(lambda v: v.strip() if isinstance(v, str) else v)
     reason = pd.Series("", index=df.index, dtype=object)
 
     def fail(mask, text):
@@ -168,13 +180,15 @@ def _validate(df: pd.DataFrame, anc: dict, seen: set, res: Result) -> pd.DataFra
 
 
 def _records(df: pd.DataFrame, anc: dict) -> list[dict]:
-    out = []
-    for r in df.to_dict("records"):
-        a = anc[r["grid_code"]]
-        closed = None if pd.isna(r["closed_at"]) else r["closed_at"].to_pydatetime()
-        out.append({"id": str(r["id"]), "unit_code": r["grid_code"], **{f"l{i}_code": a[i] for i in range(5)},
-                    "title": str(r.get("title") or "")[:200], "category": r["category"], "source": r["source"],
-                    "whistle": r["whistle"], "status": r["status"], "reported_at": r["reported_at"].to_pydatetime(),
-                    "deadline": r["deadline"].to_pydatetime(), "closed_at": closed,
-                    "verified_at": closed, "dispatched_at": None, "handled_at": None})
-    return out
+    """Rows ready for the upsert (vectorised: no per-row pandas access)."""
+    a = [df["grid_code"].map(lambda c, i=i: anc[c][i]).tolist() for i in range(5)]
+    py = lambda s: [None if pd.isna(v) else v for v in s.dt.to_pydatetime()]  # noqa: E731
+    closed = py(df["closed_at"])
+    title = df["title"].astype(str).str.slice(0, 200).tolist() if "title" in df else [""] * len(df)
+    cols = {"id": df["id"].astype(str).tolist(), "unit_code": df["grid_code"].tolist(),
+            **{f"l{i}_code": a[i] for i in range(5)}, "title": title, "category": df["category"].tolist(),
+            "source": df["source"].tolist(), "whistle": df["whistle"].tolist(), "status": df["status"].tolist(),
+            "reported_at": py(df["reported_at"]), "deadline": py(df["deadline"]), "closed_at": closed,
+            "verified_at": closed, "dispatched_at": [None] * len(df), "handled_at": [None] * len(df)}
+    keys = list(cols)
+    return [dict(zip(keys, row)) for row in zip(*cols.values())]
