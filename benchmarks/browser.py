@@ -30,7 +30,7 @@ def start_server(url: str) -> tuple[subprocess.Popen, str]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = {**os.environ, "DATABASE_URL": url, "AUTH_DISABLED": "1"}
+    env = {**os.environ, "DATABASE_URL": url}
     proc = subprocess.Popen([sys.executable, str(ROOT / "serve.py"), "--server.port",
                              str(port), "--server.address", "127.0.0.1", "--server.headless", "true"],
                             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -54,9 +54,13 @@ def _load(page, url: str) -> float:
 def run(url: str, log=print, sessions=(1, 10, 30)) -> dict:
     from playwright.sync_api import sync_playwright
 
+    from data_access.accounts import create_session
+    from data_access.engine import get_engine
+
     proc, base = start_server(url)
     out: dict = {}
-    target = f"{base}/?kiosk=1&period={PERIOD}"
+    token = create_session(get_engine(url), "display", "display", hours=2, note="benchmark")
+    target = f"{base}/?kiosk=1&period={PERIOD}&token={token}"
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
@@ -66,6 +70,8 @@ def run(url: str, log=print, sessions=(1, 10, 30)) -> dict:
             out["overview_browser_warm_ms"] = round(sorted(warm)[1], 0)
             log(f"  overview cold {out['overview_browser_cold_ms']} ms, warm {out['overview_browser_warm_ms']} ms")
             page.close()
+            out |= _drilldown(browser, base, url)
+            log(f"  drill-down click → next level drawn: {out['drilldown_step_ms']} ms")
             browser.close()
         for n in sessions:
             times, rss = _concurrent(target, n, proc.pid)
@@ -78,6 +84,45 @@ def run(url: str, log=print, sessions=(1, 10, 30)) -> dict:
         proc.terminate()
         proc.wait(10)
     return out
+
+
+def _drilldown(browser, base: str, url: str, rounds: int = 3) -> dict:
+    """Leader on /map at a subdistrict clicks its largest child; time until the new level is drawn."""
+    import math
+
+    from components.grid_map import fit_view, map_features
+    from data_access.accounts import create_session
+    from data_access.engine import get_engine
+    from data_access.filters import Scope
+    from data_access.units import children, get_unit, home_unit
+
+    eng = get_engine(url)
+    sub = get_unit(eng, children(eng, Scope.all(), home_unit(eng, Scope.all()))["code"].iloc[0])
+    kid = children(eng, Scope.all(), sub).sort_values("area_km2", ascending=False).iloc[0]
+    ctx = browser.new_context(viewport={"width": 1920, "height": 1080})
+    ctx.add_cookies([{"name": "sanling_session", "value": create_session(eng, "leader", "login", hours=2),
+                      "domain": "127.0.0.1", "path": "/"}])
+    page = ctx.new_page()
+    view = fit_view(map_features.__wrapped__(url, (None, 0), sub.code)["bounds"], 1100, 680)
+    merc = lambda y: math.log(math.tan(math.pi / 4 + math.radians(y) / 2))  # noqa: E731
+    times = []
+    for _ in range(rounds):
+        page.goto(f"{base}/map?unit={sub.code}&period={PERIOD}")
+        page.wait_for_selector('[data-testid="unit-card"]', timeout=120_000)
+        page.wait_for_selector("canvas", timeout=120_000)
+        page.wait_for_timeout(1500)
+        box = page.locator("canvas").first.bounding_box()
+        world = 512 * 2 ** view.zoom
+        x = box["x"] + box["width"] / 2 + (kid["center_lon"] - view.longitude) / 360 * world
+        y = box["y"] + box["height"] / 2 - (merc(kid["center_lat"]) - merc(view.latitude)) / (2 * math.pi) * world
+        t = time.perf_counter()
+        page.mouse.click(x, y)
+        page.wait_for_function(f"""() => (document.querySelector('[data-testid="breadcrumb"]')?.textContent || '')
+            .includes('{kid['name']}') && !document.querySelector('[data-testid="stStatusWidget"]')""",
+                               timeout=120_000, polling=50)
+        times.append((time.perf_counter() - t) * 1000)
+    ctx.close()
+    return {"drilldown_step_ms": round(sorted(times)[len(times) // 2])}
 
 
 def _concurrent(target: str, n: int, pid: int, rounds: int = 3) -> tuple[list[float], float]:
