@@ -13,17 +13,26 @@ def pages() -> list[str]:
     import re
 
     text = (ROOT / "app.py").read_text(encoding="utf-8")
-    return [p for p in re.findall(r'st\.Page\("pages/(\w+)\.py"', text) if (ROOT / "pages" / f"{p}.py").exists()]
+    return [p for p in re.findall(r'"pages/(\w+)\.py"', text) if (ROOT / "pages" / f"{p}.py").exists()]
 
 
-def _run(page: str, params: dict) -> float:
+def _login(at, url: str, username: str) -> None:
+    from data_access.accounts import get_user, public_user, scope_for
+    from data_access.engine import get_engine
+
+    user = public_user(get_user(get_engine(url), username))
+    at.session_state["user"] = user
+    at.session_state["scope"] = scope_for(get_engine(url), user["role"], user["unit_code"])
+
+
+def _run(page: str, params: dict, url: str) -> float:
     from streamlit.testing.v1 import AppTest
 
     from serve import navigation_only
 
     navigation_only()
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    at.session_state["user"] = {"username": "bench", "role": "admin", "unit_code": None, "display_name": "bench"}
+    _login(at, url, "staff" if page == "my" else "admin")
     at.switch_page(f"pages/{page}.py")
     for k, v in params.items():
         at.query_params[k] = v
@@ -43,8 +52,8 @@ def run(url: str, log=print) -> dict:
     rows = []
     for page in pages():
         st.cache_data.clear()
-        cold = _run(page, {"period": PERIOD})
-        warm = min(_run(page, {"period": PERIOD}) for _ in range(3))
+        cold = _run(page, {"period": PERIOD}, url)
+        warm = min(_run(page, {"period": PERIOD}, url) for _ in range(3))
         rows.append({"page": page, "cold_ms": round(cold, 1), "warm_ms": round(warm, 1)})
         log(f"  {page:12s} cold {cold:8.1f} ms  warm {warm:8.1f} ms")
     return {"pages": rows, "page_server_warm_ms_max": max(r["warm_ms"] for r in rows),
