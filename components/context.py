@@ -84,3 +84,14 @@ def page_context() -> PageContext:
     period = resolve_period_param(scope)
     crumbs = tuple(units.breadcrumb(engine(db_url()), scope, unit))
     return PageContext(db_url(), scope, unit, period, crumbs)
+
+
+def page_start(title: str, key_prefix: str) -> PageContext:
+    """The common top of an office page: resolve the context, show ``title · unit`` and the period selector."""
+    from .period import period_selector
+
+    ctx = page_context()
+    latest = query("latest_event_time", ctx.scope, None)
+    st.title(f"{title} · {ctx.unit.name}")
+    period_selector(ctx.period, latest.date() if isinstance(latest, datetime) else ctx.period.start, key_prefix)
+    return ctx

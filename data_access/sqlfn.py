@@ -7,39 +7,22 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
 
 
-class month_of(FunctionElement):
-    """``'YYYY-MM'`` of a timestamp or date column."""
+def _date_format(name: str, sqlite_fmt: str, pg_fmt: str) -> type[FunctionElement]:
+    """A one-argument SQL function formatting a timestamp as text: strftime on SQLite, to_char on PostgreSQL."""
+    cls = type(name, (FunctionElement,), {"type": String(), "inherit_cache": True, "name": name})
 
-    type = String()
-    inherit_cache = True
-    name = "month_of"
+    @compiles(cls, "sqlite")
+    def _sqlite(element, compiler, **kw):
+        # '%' must be doubled only for DB-API drivers that use format/pyformat parameters
+        fmt = sqlite_fmt.replace("%", "%%") if compiler.dialect.paramstyle in ("format", "pyformat") else sqlite_fmt
+        return f"strftime('{fmt}', {compiler.process(element.clauses, **kw)})"
 
+    @compiles(cls, "postgresql")
+    def _pg(element, compiler, **kw):
+        return f"to_char({compiler.process(element.clauses, **kw)}, '{pg_fmt}')"
 
-@compiles(month_of, "sqlite")
-def _month_sqlite(element, compiler, **kw):
-    fmt = "%%Y-%%m" if compiler.dialect.paramstyle in ("format", "pyformat") else "%Y-%m"
-    return f"strftime('{fmt}', {compiler.process(element.clauses, **kw)})"
-
-
-@compiles(month_of, "postgresql")
-def _month_pg(element, compiler, **kw):
-    return f"to_char({compiler.process(element.clauses, **kw)}, 'YYYY-MM')"
+    return cls
 
 
-class day_of(FunctionElement):
-    """``'YYYY-MM-DD'`` of a timestamp column."""
-
-    type = String()
-    inherit_cache = True
-    name = "day_of"
-
-
-@compiles(day_of, "sqlite")
-def _day_sqlite(element, compiler, **kw):
-    fmt = "%%Y-%%m-%%d" if compiler.dialect.paramstyle in ("format", "pyformat") else "%Y-%m-%d"
-    return f"strftime('{fmt}', {compiler.process(element.clauses, **kw)})"
-
-
-@compiles(day_of, "postgresql")
-def _day_pg(element, compiler, **kw):
-    return f"to_char({compiler.process(element.clauses, **kw)}, 'YYYY-MM-DD')"
+month_of = _date_format("month_of", "%Y-%m", "YYYY-MM")  # 'YYYY-MM' of a timestamp or date
+day_of = _date_format("day_of", "%Y-%m-%d", "YYYY-MM-DD")  # 'YYYY-MM-DD' of a timestamp

@@ -3,16 +3,12 @@
 import streamlit as st
 
 from components import charts
-from components.context import page_context
+from components.context import page_start
 from components.data import query
 from components.fmt import pct
-from components.period import period_selector
 from components.tables import table
 
-ctx = page_context()
-latest = query("latest_event_time", ctx.scope, None)
-st.title(f"事件办结 · {ctx.unit.name}")
-period_selector(ctx.period, latest.date() if latest else ctx.period.start, "events")
+ctx = page_start("事件办结", "events")
 
 f = query("funnel", ctx.scope, ctx.unit.code, ctx.period.token)
 c1, c2 = st.columns([1, 1])

@@ -3,17 +3,13 @@
 import streamlit as st
 
 from components import charts
-from components.context import page_context
+from components.context import page_start
 from components.data import query
 from components.fmt import num, pct
 from components.kpi import Tile, kpi_tiles
-from components.period import period_selector
 from components.tables import table
 
-ctx = page_context()
-latest = query("latest_event_time", ctx.scope, None)
-st.title(f"矛盾调解 · 信访 · 治安 · 安全 · {ctx.unit.name}")
-period_selector(ctx.period, latest.date() if latest else ctx.period.start, "mediation")
+ctx = page_start("矛盾调解 · 信访 · 治安 · 安全", "mediation")
 
 med = query("mediation_stats", ctx.scope, ctx.unit.code, ctx.period.token)
 pet = query("petition_stats", ctx.scope, ctx.unit.code, ctx.period.token)

@@ -2,17 +2,13 @@
 
 import streamlit as st
 
-from components.context import page_context
+from components.context import page_start
 from components.data import query, target_values
 from components.fmt import num, pct
 from components.kpi import Tile, kpi_tiles
-from components.period import period_selector
 from components.unit_card import unit_card
 
-ctx = page_context()
-latest = query("latest_event_time", ctx.scope, None)
-st.title(f"我的指标 · {ctx.unit.name}")
-period_selector(ctx.period, latest.date() if latest else ctx.period.start, "my")
+ctx = page_start("我的指标", "my")
 
 k = query("event_kpis", ctx.scope, ctx.unit.code, ctx.period.token)
 peer = query("peer_benchmark", ctx.scope, ctx.unit.code, ctx.period.token)

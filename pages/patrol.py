@@ -4,18 +4,14 @@ import pydeck as pdk
 import streamlit as st
 from shapely.geometry import mapping
 
-from components.context import page_context
+from components.context import page_start
 from components.data import query
 from components.fmt import num, pct
 from components.grid_map import fit_view, map_features
 from components.kpi import Tile, kpi_tiles
-from components.period import period_selector
 from components.tables import table
 
-ctx = page_context()
-latest = query("latest_event_time", ctx.scope, None)
-st.title(f"巡逻防控 · {ctx.unit.name}")
-period_selector(ctx.period, latest.date() if latest else ctx.period.start, "patrol")
+ctx = page_start("巡逻防控", "patrol")
 speed = st.sidebar.slider("巡逻车速 (km/h)", 10, 60, 30, 5, key="patrol_speed")
 
 cov = query("patrol_coverage", ctx.scope, ctx.unit.code, ctx.period.token)

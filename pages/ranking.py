@@ -3,17 +3,13 @@
 import streamlit as st
 
 from components import charts
-from components.context import page_context
+from components.context import page_start
 from components.data import query
 from components.fmt import pct
-from components.period import period_selector
 from components.tables import table
 from data_access.ranking import load_indicators
 
-ctx = page_context()
-latest = query("latest_event_time", ctx.scope, None)
-st.title(f"考评排名 · {ctx.unit.name}下级单位")
-period_selector(ctx.period, latest.date() if latest else ctx.period.start, "ranking")
+ctx = page_start("考评排名", "ranking")
 ind = load_indicators()
 better = {"higher": "越高越好", "lower": "越低越好"}
 st.caption("得分 = 各指标在参评单位中的相对分（最好 100、最差 0）按权重加权：" +

@@ -3,16 +3,12 @@
 import streamlit as st
 
 from components import charts
-from components.context import page_context
+from components.context import page_start
 from components.data import query, target_values
 from components.fmt import pct
-from components.period import period_selector
 from components.tables import table
 
-ctx = page_context()
-latest = query("latest_event_time", ctx.scope, None)
-st.title(f"三零创建 · {ctx.unit.name}")
-period_selector(ctx.period, latest.date() if latest else ctx.period.start, "sanling")
+ctx = page_start("三零创建", "sanling")
 targets = target_values(ctx.db)
 
 monthly = query("compliance_monthly", ctx.scope, ctx.unit.code, ctx.period.token)
