@@ -51,12 +51,13 @@ def _load(page, url: str) -> float:
     return (time.perf_counter() - t) * 1000
 
 
-def run(url: str, log=print, sessions=(1, 10, 30)) -> dict:
+def run(url: str, log=print, sessions: tuple[int, ...] | None = None) -> dict:
     from playwright.sync_api import sync_playwright
 
     from data_access.accounts import create_session
     from data_access.engine import get_engine
 
+    sessions = sessions or tuple(int(n) for n in os.environ.get("BENCH_SESSIONS", "1,10,30").split(",") if n)
     proc, base = start_server(url)
     out: dict = {}
     token = create_session(get_engine(url), "display", "display", hours=2, note="benchmark")
