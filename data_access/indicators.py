@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import pandas as pd
-from sqlalchemy import Engine, and_, case, distinct, func, select
+from sqlalchemy import Engine, case, func, select
 
 from .events import _grouped, _with_rate
 from .filters import Period, Scope, Unit, _apply_scope
@@ -138,11 +138,12 @@ def patrol_coverage(engine: Engine, scope: Scope, unit: Unit, period: Period) ->
     Keys: cells, covered, coverage (0–1).
     """
     cells_q = _apply_scope(select(func.count()).select_from(units).where(units.c.level == 4), units, scope, unit)
-    cov_q = _apply_scope(
-        select(func.count(distinct(patrol_visits.c.unit_code)))
-        .select_from(patrol_visits.join(units, units.c.code == patrol_visits.c.unit_code))
-        .where(and_(patrol_visits.c.visited_on >= period.start, patrol_visits.c.visited_on < period.end)),
-        units, scope, unit)
+    visited = select(patrol_visits.c.unit_code).where(
+        patrol_visits.c.unit_code == units.c.code, patrol_visits.c.visited_on >= period.start,
+        patrol_visits.c.visited_on < period.end).exists()
+    # one index probe per cell of the unit, instead of joining the whole city's visits of the period
+    cov_q = _apply_scope(select(func.count()).select_from(units).where(units.c.level == 4, visited),
+                         units, scope, unit)
     with engine.connect() as conn:
         cells = conn.execute(cells_q).scalar_one()
         covered = conn.execute(cov_q).scalar_one()

@@ -185,6 +185,8 @@ patrol_visits = Table(
     Column("unit_code", String(40), primary_key=True),
     Column("visited_on", Date, nullable=False),
     Index("ix_patrol_visits_day_unit", "visited_on", "unit_code"),
+    # "was this cell visited in the period?" as an index probe per cell (coverage KPIs)
+    Index("ix_patrol_visits_unit_day", "unit_code", "visited_on"),
 )
 
 cameras = Table(
