@@ -4,8 +4,9 @@ Note: pydeck serialises plain strings as JavaScript expressions, so literal stri
 (character set, font family, units) are wrapped in ``pydeck.types.String``.
 
 Offline by design: ``pdk.Deck(map_provider=None)`` with no ``map_style``; an intranet tile
-server can be configured with ``BASEMAP_TILE_URL`` (and ``BASEMAP_CRS=gcj02`` when its tiles
-are GCJ-02, in which case our WGS84 data is shifted to match). Geometry is simplified per
+server can be configured with ``BASEMAP_TILE_URL`` (an XYZ template; drawn as one BitmapLayer per
+tile covering the fitted view, see :mod:`geo.tiles`) and ``BASEMAP_CRS=gcj02`` when its tiles are
+GCJ-02, in which case our WGS84 polygons, points and tracks are shifted to match. Geometry is simplified per
 level and rounded before it is sent, and cached: it does not change between refreshes, so
 pydeck keeps the user's view (it resets when the deck's data changes).
 """
@@ -67,12 +68,27 @@ def fit_view(bounds: list[float], width: int, height: int) -> pdk.ViewState:
     return pdk.ViewState(longitude=(x0 + x1) / 2, latitude=(y0 + y1) / 2, zoom=min(zx, zy, 19) - 0.2)
 
 
-def _basemap() -> list:
+def _basemap(view: pdk.ViewState, bounds: list[float]) -> list:
+    """One BitmapLayer per intranet tile covering the fitted view (none unless BASEMAP_TILE_URL is set)."""
     url = os.environ.get("BASEMAP_TILE_URL")
     if not url:
         return []
-    return [pdk.Layer("TileLayer", data=url, id="basemap", min_zoom=0, max_zoom=19, tile_size=256,
-                      render_sub_layers=None)]
+    from geo.tiles import covering_tiles
+
+    max_zoom = int(os.environ.get("BASEMAP_MAX_ZOOM", "18"))
+    return [pdk.Layer("BitmapLayer", data=None, id=f"basemap-{t.z}-{t.x}-{t.y}", image=String(t.url),
+                      bounds=list(t.bounds), opacity=float(os.environ.get("BASEMAP_OPACITY", "0.8")))
+            for t in covering_tiles(tuple(bounds), view.zoom, url, max_zoom=max_zoom)]
+
+
+def _basemap_bounds(bounds: list[float]) -> list[float]:
+    """The view bounds in the basemap's coordinates (GCJ-02 tiles: shifted like the data)."""
+    if os.environ.get("BASEMAP_CRS", "wgs84").lower() != "gcj02":
+        return bounds
+    from geo import wgs84_to_gcj02
+
+    (x0, y0), (x1, y1) = wgs84_to_gcj02(bounds[0], bounds[1]), wgs84_to_gcj02(bounds[2], bounds[3])
+    return [x0, y0, x1, y1]
 
 
 def _shift_for_basemap(features: dict) -> dict:
@@ -86,6 +102,20 @@ def _shift_for_basemap(features: dict) -> dict:
     for f in features["features"]:
         f["geometry"] = mapping(transform_geometry(shape(f["geometry"]), wgs84_to_gcj02))
     return features
+
+
+def _shift_points(df):
+    """Points (``lon``/``lat`` columns) and paths (``path`` column) onto GCJ-02 tiles when configured."""
+    if os.environ.get("BASEMAP_CRS", "wgs84").lower() != "gcj02" or df.empty:
+        return df
+    from geo import wgs84_to_gcj02
+
+    df = df.copy()
+    if "lon" in df:
+        df["lon"], df["lat"] = wgs84_to_gcj02(df["lon"].to_numpy(), df["lat"].to_numpy())
+    if "path" in df:
+        df["path"] = [[list(wgs84_to_gcj02(x, y)) for x, y in p] for p in df["path"]]
+    return df
 
 
 def grid_map(ctx, layers: set[str] | None = None, height: int = 650, key: str = "grid_map",
@@ -109,7 +139,9 @@ def grid_map(ctx, layers: set[str] | None = None, height: int = 650, key: str = 
         p["warning"] = label.get(p["code"], "正常")
         gj["features"].append(f)
     gj = _shift_for_basemap(gj)
-    deck_layers = _basemap() + [pdk.Layer(
+    bounds = _basemap_bounds(feats["bounds"])
+    view = fit_view(bounds, width_hint, height)
+    deck_layers = _basemap(view, bounds) + [pdk.Layer(
         "GeoJsonLayer", gj, id="children", pickable=True, stroked=True, filled=True, auto_highlight=True,
         get_fill_color="properties.fill", get_line_color=[210, 232, 255, 230], line_width_min_pixels=1.2,
         highlight_color=[255, 255, 255, 70])]
@@ -123,7 +155,7 @@ def grid_map(ctx, layers: set[str] | None = None, height: int = 650, key: str = 
             font_family=String('"Noto Sans CJK SC", "Microsoft YaHei", sans-serif'),
             background=True, get_background_color=[7, 20, 43, 150], background_padding=[3, 1], billboard=True))
     deck_layers += _point_layers(ctx, layers, flt)
-    deck = pdk.Deck(layers=deck_layers, initial_view_state=fit_view(feats["bounds"], width_hint, height),
+    deck = pdk.Deck(layers=deck_layers, initial_view_state=view,
                     map_provider=None, tooltip={"html": "<b>{name}</b><br/>{warning}", "style": {"fontSize": "14px"}})
     event = st.pydeck_chart(deck, height=height, key=key, on_select="rerun", selection_mode="single-object")
     return _clicked_code(event)
@@ -144,7 +176,7 @@ def _clicked_code(event) -> str | None:
 def _point_layers(ctx, layers: set[str], flt) -> list:
     out = []
     if "events" in layers:
-        pts = query("event_points", ctx.scope, ctx.unit.code, ctx.period.token, flt=flt)
+        pts = _shift_points(query("event_points", ctx.scope, ctx.unit.code, ctx.period.token, flt=flt))
         if len(pts):
             if len(pts) > 3000:
                 out.append(pdk.Layer("HexagonLayer", pts[["lon", "lat"]].to_dict("records"), id="events_hex",
@@ -158,19 +190,19 @@ def _point_layers(ctx, layers: set[str], flt) -> list:
                                      id="events", get_position=["lon", "lat"], get_fill_color="color",
                                      get_radius=4, radius_units=String("pixels"), opacity=0.85))
     if "patrols" in layers:
-        tr = query("patrol_tracks", ctx.scope, ctx.unit.code, ctx.period.token)
+        tr = _shift_points(query("patrol_tracks", ctx.scope, ctx.unit.code, ctx.period.token))
         if len(tr):
             out.append(pdk.Layer("PathLayer", tr[["path"]].to_dict("records"), id="patrols", get_path="path",
                                  get_color=[0, 229, 255, 120], width_min_pixels=1.5))
     if "cameras" in layers:
-        cams = query("camera_points", ctx.scope, ctx.unit.code)
+        cams = _shift_points(query("camera_points", ctx.scope, ctx.unit.code))
         if len(cams):
             cams = cams.assign(color=[[105, 240, 174] if o else [255, 82, 82] for o in cams["online"]])
             out.append(pdk.Layer("ScatterplotLayer", cams[["lon", "lat", "color"]].to_dict("records"), id="cameras",
                                  get_position=["lon", "lat"], get_fill_color="color", get_radius=3,
                                  radius_units=String("pixels")))
     if "police" in layers:
-        rooms = query("police_room_points", ctx.scope, ctx.unit.code)
+        rooms = _shift_points(query("police_room_points", ctx.scope, ctx.unit.code))
         if len(rooms):
             out.append(pdk.Layer("ScatterplotLayer", rooms.to_dict("records"), id="police",
                                  get_position=["lon", "lat"], get_fill_color=[33, 150, 243], get_line_color=[255] * 3,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -113,12 +114,11 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def app_server(district_url, tmp_path_factory):
-    """A running ``streamlit run app.py`` on the district demo; yields its base URL."""
+@contextlib.contextmanager
+def serve_app(db_url: str, log: Path, **env_extra: str):
+    """Run ``serve.py`` on ``db_url`` (extra environment variables allowed); yields its base URL."""
     port = _free_port()
-    log = tmp_path_factory.mktemp("server") / "streamlit.log"
-    env = {**os.environ, "DATABASE_URL": district_url, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "DATABASE_URL": db_url, "PYTHONPATH": str(ROOT), **env_extra}
     with open(log, "w") as fh:
         proc = subprocess.Popen(
             [sys.executable, str(ROOT / "serve.py"), "--server.port", str(port),
@@ -127,22 +127,30 @@ def app_server(district_url, tmp_path_factory):
     base = f"http://127.0.0.1:{port}"
     import urllib.request
 
-    for _ in range(120):
-        try:
-            with urllib.request.urlopen(f"{base}/_stcore/health", timeout=1) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        raise RuntimeError(f"streamlit did not start; log: {log.read_text()[-2000:]}")
-    yield base
-    proc.terminate()
     try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+        for _ in range(120):
+            try:
+                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=1) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            raise RuntimeError(f"streamlit did not start; log: {log.read_text()[-2000:]}")
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="session")
+def app_server(district_url, tmp_path_factory):
+    """A running ``streamlit run app.py`` on the district demo; yields its base URL."""
+    with serve_app(district_url, tmp_path_factory.mktemp("server") / "streamlit.log") as base:
+        yield base
 
 
 def login_state(url: str, username: str) -> dict:

@@ -76,3 +76,22 @@ def test_city_layout_does_not_overlap():
     for i in range(10):
         for j in range(i + 1, 10):
             assert not tiles[i].intersects(tiles[j])
+
+
+def test_covering_tiles_match_slippy_math():
+    """Tile indices and bounds follow the XYZ scheme; the set covers the widened bounds; TMS flips y."""
+    from geo.tiles import MAX_TILES, covering_tiles, tile_url
+
+    assert tile_url("http://t/{z}/{x}/{-y}.png", 3, 5, 1) == "http://t/3/5/6.png"
+    assert tile_url("http://t/{z}/{x}/{y}.png", 3, 5, 1) == "http://t/3/5/1.png"
+    whole = covering_tiles((-170, -80, 170, 80), -1.0, "{z}/{x}/{y}")
+    assert [(t.z, t.x, t.y) for t in whole] == [(0, 0, 0)]
+    assert whole[0].bounds[0] == pytest.approx(-180) and whole[0].bounds[3] == pytest.approx(85.0511, abs=1e-3)
+    b = (114.60, 33.55, 114.83, 33.70)  # about the district
+    tiles = covering_tiles(b, 11.0, "{z}/{x}/{y}")
+    assert 1 < len(tiles) <= MAX_TILES and {t.z for t in tiles} == {12}
+    w, s, e, n = b
+    assert min(t.bounds[0] for t in tiles) <= w - 0.1 and max(t.bounds[2] for t in tiles) >= e + 0.1
+    assert min(t.bounds[1] for t in tiles) <= s and max(t.bounds[3] for t in tiles) >= n
+    deep = covering_tiles(b, 16.0, "{z}/{x}/{y}")  # too many at z17: lowered until ≤ MAX_TILES
+    assert len(deep) <= MAX_TILES and deep[0].z < 17

@@ -85,3 +85,44 @@ def test_payload_is_small_and_nested(district_url):
         assert len(kids) == len(geometries(eng, Scope.all(), parent=get_unit(eng, code)))
         assert all(k.is_valid for k in kids)
         assert shapely.union_all(kids).difference(parent.buffer(tol_deg)).area < 1e-9
+
+
+def _deck(at) -> dict:
+    charts = at.get("deck_gl_json_chart")
+    assert charts, "no deck.gl chart on the page"
+    return json.loads(charts[0].proto.json)
+
+
+@pytest.mark.parametrize("crs", ["wgs84", "gcj02"])
+def test_basemap_tiles_cover_the_view(run_map, district_url, monkeypatch, crs):
+    """With an intranet tile template configured, the deck carries one BitmapLayer per tile, and the
+    tiles together cover the focus unit (shifted to GCJ-02 when the tiles are GCJ-02)."""
+    from components.grid_map import map_features
+    from geo import wgs84_to_gcj02
+
+    monkeypatch.setenv("BASEMAP_TILE_URL", "http://tiles.intranet/{z}/{x}/{y}.png")
+    monkeypatch.setenv("BASEMAP_CRS", crs)
+    code = _code_at(district_url, 1)
+    at = run_map(unit=code, period="2026-09")
+    assert not at.exception, at.exception
+    layers = _deck(at)["layers"]
+    tiles = [lyr for lyr in layers if lyr["@@type"] == "BitmapLayer"]
+    assert 1 <= len(tiles) <= 48
+    assert all(t["image"].startswith("http://tiles.intranet/") and t["image"].endswith(".png") for t in tiles)
+    assert layers.index(tiles[-1]) < min(i for i, lyr in enumerate(layers) if lyr["@@type"] != "BitmapLayer")
+    w, s, e, n = map_features.__wrapped__(district_url, (None, 0), code)["bounds"]
+    if crs == "gcj02":
+        (w, s), (e, n) = wgs84_to_gcj02(w, s), wgs84_to_gcj02(e, n)
+    assert min(t["bounds"][0] for t in tiles) <= w and max(t["bounds"][2] for t in tiles) >= e
+    assert min(t["bounds"][1] for t in tiles) <= s and max(t["bounds"][3] for t in tiles) >= n
+    children = next(lyr for lyr in layers if lyr.get("id") == "children")
+    x0 = min(c[0] for f in children["data"]["features"] for ring in f["geometry"]["coordinates"][:1] for c in ring)
+    assert abs(x0 - w) < 0.003  # the data sits in the same coordinates as the tiles (GCJ offset ≈ 0.006°)
+
+
+def test_no_basemap_by_default(run_map, district_url, monkeypatch):
+    monkeypatch.delenv("BASEMAP_TILE_URL", raising=False)
+    at = run_map(unit=_code_at(district_url, 0), period="2026-09")
+    deck = _deck(at)
+    assert not [lyr for lyr in deck["layers"] if lyr["@@type"] == "BitmapLayer"]
+    assert "mapProvider" not in deck and not str(deck.get("mapStyle", "")).startswith("http")
