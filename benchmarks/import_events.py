@@ -34,13 +34,15 @@ def make_csv(path: Path, codes: list[str], n: int) -> None:
 
 
 CHILD = """
-import json, resource, sys, time
+import json, sys, time
 from data_access.engine import get_engine
 from data_access.importers import import_events
 t = time.perf_counter()
 out = import_events(get_engine(sys.argv[1]), sys.argv[2], rejects=sys.argv[3])
 out["seconds"] = time.perf_counter() - t
-out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+# VmHWM, not getrusage: ru_maxrss survives exec, so it would report the parent's peak (the 1 M-row
+# DataFrame that wrote the CSV) when that was higher
+out["peak_rss_mb"] = int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0]) / 1024
 print(json.dumps(out))
 """
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 
-from sqlalchemy import Connection, Engine, and_, case, delete, func, insert, literal, or_, select, tuple_
+import pandas as pd
+from sqlalchemy import Connection, Engine, and_, case, delete, func, insert, or_, select, tuple_
 
 from .filters import Period, Scope, Unit
 from .schema import event_rollup, events
@@ -40,28 +41,53 @@ def usable(scope: Scope, unit: Unit, period: Period, group_level: int | None = N
     return period_months(period)
 
 
-def _select_for_level(level: int, where=None):
+_KEYS = ["month", "category", "source", "whistle"]
+_COUNTS = ["reported", "closed", "closed_late"]
+_COLS = ["unit_code", "month", "category", "source", "whistle", "level", "l0_code", "l1_code", "l2_code", "l3_code",
+         "l4_code", *_COUNTS]
+
+
+def _fine_counts(conn: Connection, where=None) -> pd.DataFrame:
+    """One scan of ``events``: counts per (l0_code, l1_code, l2_code, month, category, source, whistle).
+
+    Columns: those keys (codes may be None above level 2 of an event's unit), reported, closed,
+    closed_late (int). Every rollup level is a sum over these rows, so events are read once.
+    """
     closed = func.sum(case((events.c.status == "closed", 1), else_=0))
     late = func.sum(case((events.c.closed_at > events.c.deadline, 1), else_=0))
-    month = month_of(events.c.reported_at)
-    anc = [events.c[f"l{i}_code"] if i <= level else literal(None).label(f"l{i}_code") for i in range(5)]
-    keys = [events.c[f"l{level}_code"], month, events.c.category, events.c.source, events.c.whistle]
-    q = select(events.c[f"l{level}_code"], month, events.c.category, events.c.source, events.c.whistle,
-               literal(level), *anc, func.count(), closed, late).where(events.c[f"l{level}_code"].is_not(None))
+    keys = [events.c.l0_code, events.c.l1_code, events.c.l2_code, month_of(events.c.reported_at),
+            events.c.category, events.c.source, events.c.whistle]
+    q = select(*keys, func.count(), closed, late)
     if where is not None:
         q = q.where(where)
-    return q.group_by(*keys, *[events.c[f"l{i}_code"] for i in range(level)])
+    rows = conn.execute(q.group_by(*keys)).all()
+    return pd.DataFrame(rows, columns=["l0_code", "l1_code", "l2_code", *_KEYS, *_COUNTS])
 
 
-_COLS = ["unit_code", "month", "category", "source", "whistle", "level", "l0_code", "l1_code", "l2_code", "l3_code",
-         "l4_code", "reported", "closed", "closed_late"]
+def _rollup_rows(fine: pd.DataFrame) -> list[dict]:
+    """Rows of ``event_rollup`` for every level in :data:`ROLLUP_LEVELS` from :func:`_fine_counts`."""
+    out: list[dict] = []
+    for lv in ROLLUP_LEVELS:
+        anc = [f"l{i}_code" for i in range(lv + 1)]
+        part = fine[fine[f"l{lv}_code"].notna()]
+        if part.empty:
+            continue
+        g = part.groupby(anc + _KEYS, as_index=False)[_COUNTS].sum()
+        g = g.assign(unit_code=g[f"l{lv}_code"], level=lv, **{f"l{i}_code": None for i in range(lv + 1, 5)})
+        out += g[_COLS].astype(object).to_dict("records")  # object: plain Python ints for both drivers
+    return out
+
+
+def _insert_rollup(conn: Connection, where=None) -> None:
+    rows = _rollup_rows(_fine_counts(conn, where))
+    if rows:
+        conn.execute(insert(event_rollup), rows)
 
 
 def rebuild(conn: Connection) -> int:
     """Recompute the whole rollup; returns its row count."""
     conn.execute(delete(event_rollup))
-    for lv in ROLLUP_LEVELS:
-        conn.execute(insert(event_rollup).from_select(_COLS, _select_for_level(lv)))
+    _insert_rollup(conn)
     return conn.execute(select(func.count()).select_from(event_rollup)).scalar_one()
 
 
@@ -84,8 +110,7 @@ def refresh(conn: Connection, slices: Iterable[tuple[str, str]]) -> None:
     conn.execute(delete(event_rollup).where(in_slice))
     ev_slice = or_(*[and_(events.c.l0_code == a, events.c.reported_at >= _month_start(m),
                           events.c.reported_at < _month_start(m, 1)) for a, m in slices])
-    for lv in ROLLUP_LEVELS:
-        conn.execute(insert(event_rollup).from_select(_COLS, _select_for_level(lv, ev_slice)))
+    _insert_rollup(conn, ev_slice)
 
 
 def refresh_for_events(conn: Connection, ids: Iterable[str], extra: Iterable[tuple[str, str]] = ()) -> None:

@@ -6,7 +6,7 @@ import csv
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import Connection, Table
+from sqlalchemy import Connection, DateTime, Table
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -71,4 +71,28 @@ def upsert(conn: Connection, table: Table, rows: list[dict], key: str) -> None:
         return
     ins = (sqlite_insert if conn.dialect.name == "sqlite" else pg_insert)(table)
     cols = {c: ins.excluded[c] for c in rows[0] if c != key}
-    conn.execute(ins.on_conflict_do_update(index_elements=[key], set_=cols), rows)
+    stmt = ins.on_conflict_do_update(index_elements=[key], set_=cols)
+    if conn.dialect.name == "sqlite":
+        _sqlite_executemany(conn, table, stmt, rows)
+    else:
+        conn.execute(stmt, rows)
+
+
+def _sqlite_executemany(conn: Connection, table: Table, stmt, rows: list[dict]) -> None:
+    """The same statement, compiled once and run as a DB-API executemany of plain tuples.
+
+    SQLAlchemy's per-row parameter processing (a Python call per datetime value) was half the
+    import time of a 1 M-row file; datetimes are written here in SQLAlchemy's own SQLite storage
+    format, so rows read back identically through the ``DateTime`` type.
+    """
+    compiled = stmt.compile(dialect=conn.dialect, column_keys=list(rows[0]))
+    names = list(compiled.positiontup)
+    dt = {c.name for c in table.c if isinstance(c.type, DateTime)}
+    cols = []
+    for n in names:
+        vals = [r[n] for r in rows]
+        if n in dt:  # naive datetimes: isoformat gives 'YYYY-MM-DD HH:MM:SS.ffffff', SQLAlchemy's format
+            vals = [None if v is None else v.isoformat(" ", "microseconds") for v in vals]
+        cols.append(vals)
+    params = list(zip(*cols))
+    conn.exec_driver_sql(compiled.string, params)
