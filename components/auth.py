@@ -15,7 +15,6 @@ from __future__ import annotations
 import time
 
 import streamlit as st
-import streamlit.components.v1 as components
 
 from data_access import accounts
 from data_access.audit import record
@@ -50,8 +49,8 @@ def scope() -> Scope:
 
 def _cookie_js(value: str, max_age: int) -> None:
     # The component's iframe is same-origin, so this sets the app's own cookie (no network).
-    components.html(f"<script>document.cookie='{COOKIE}={value}; path=/; max-age={max_age}; "
-                    f"SameSite=Strict';</script>", height=0)
+    st.iframe(f"<script>document.cookie='{COOKIE}={value}; path=/; max-age={max_age}; "
+              f"SameSite=Strict';</script>", height=0)
 
 
 def _start(engine, user: dict, token: str | None, kind: str) -> dict:
@@ -110,7 +109,7 @@ def _login_form(engine) -> dict | None:
         with st.form("login", clear_on_submit=False):
             username = st.text_input("用户名", key="login_username", max_chars=60)
             password = st.text_input("密码", type="password", key="login_password", max_chars=200)
-            ok = st.form_submit_button("登录", type="primary", use_container_width=True)
+            ok = st.form_submit_button("登录", type="primary", width="stretch")
         if ok:
             user, message = accounts.authenticate(engine, username.strip(), password)
             if user is None:

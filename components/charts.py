@@ -22,7 +22,7 @@ def _layout(fig: go.Figure, height: int, title: str | None) -> go.Figure:
 
 
 def show(fig: go.Figure, key: str) -> None:
-    st.plotly_chart(fig, use_container_width=True, config={"displayModeBar": False}, key=key)
+    st.plotly_chart(fig, width="stretch", config={"displayModeBar": False}, key=key)
 
 
 def bars(df: pd.DataFrame, x: str, ys: dict[str, str], title: str | None = None, height: int = 320,

@@ -6,7 +6,6 @@ import html
 from datetime import datetime
 
 import streamlit as st
-import streamlit.components.v1 as components
 
 # A ticking clock without any external script: the iframe's own inline JS.
 _CLOCK = """<div id="c" style="font:600 19px 'Noto Sans CJK SC',sans-serif;color:#CFE3FF;white-space:nowrap;
@@ -29,7 +28,7 @@ def freshness(latest: datetime | None, now: datetime | None = None, amber_min: i
 
 
 def clock() -> None:
-    components.html(_CLOCK, height=36)
+    st.iframe(_CLOCK, height=36)
 
 
 def title(text: str) -> None:

@@ -36,7 +36,7 @@ def table(df: pd.DataFrame, filename: str, key: str, links: dict[str, str] | Non
     for col, page in (links or {}).items():
         shown[col] = [f"/{page}?unit={c}" for c in shown[col]]
         config[col] = st.column_config.LinkColumn(col, display_text=r"unit=(\w+)")
-    st.dataframe(shown, hide_index=True, use_container_width=True, column_config=config,
+    st.dataframe(shown, hide_index=True, width="stretch", column_config=config,
                  height=height or min(420, 38 + 35 * len(shown)), key=f"{key}_table")
     st.download_button("导出Excel", to_excel_bytes(df), file_name=f"{filename}.xlsx", key=f"{key}_xlsx",
                        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")

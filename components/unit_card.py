@@ -60,7 +60,7 @@ def children_ranking(kids: pd.DataFrame, page: str = "map", period_token: str | 
         "上报": kids["reported"], "办结率": kids["closure_rate"] * 100, "超期未办结": kids["overdue_open"],
         "原因": ["；".join(r[:2]) for r in kids["reasons"]],
     })
-    st.dataframe(df, hide_index=True, use_container_width=True, height=min(420, 38 + 35 * len(df)), column_config={
+    st.dataframe(df, hide_index=True, width="stretch", height=min(420, 38 + 35 * len(df)), column_config={
         "单位": st.column_config.LinkColumn("单位", display_text=r"name=(.*)$"),
         "办结率": st.column_config.NumberColumn(format="%.1f%%"),
     }, key="children_table")
