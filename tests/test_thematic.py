@@ -128,3 +128,25 @@ def test_ranking_and_safety_on_demo(tiny_engine):
     assert med["total"].sum() >= 0 and ins["hazards_rectified"] <= ins["hazards_found"]
     cs = safety.case_stats(tiny_engine, Scope.all(), root, p)
     assert len(cs) == len(r)
+
+
+@pytest.mark.parametrize("token", ["2026-09", "2026-Q3"])
+def test_pages_agree_for_the_same_unit_and_period(tiny_engine, token):
+    """What the wall shows (event_kpis), the events page (funnel, closure by source/category/whistle)
+    and the map's child table (child_event_kpis) are the same events counted different ways."""
+    from data_access.events import child_event_kpis, closure_by, event_kpis
+
+    root = un.home_unit(tiny_engine, Scope.all())
+    p = parse_period(token)
+    k = event_kpis(tiny_engine, Scope.all(), root, p)
+    f = loop.funnel(tiny_engine, Scope.all(), root, p).set_index("stage")
+    assert k["reported"] > 0 and f.loc["reported_at", "count"] == k["reported"]
+    for by in ("source", "category", "whistle"):
+        c = closure_by(tiny_engine, Scope.all(), root, p, by)
+        assert (c["reported"].sum(), c["closed"].sum(), c["overdue"].sum()) == \
+            (k["reported"], k["closed"], k["overdue"]), by
+    kids = child_event_kpis(tiny_engine, Scope.all(), root, p)
+    assert (kids["reported"].sum(), kids["closed"].sum()) == (k["reported"], k["closed"])
+    raw = event_kpis(tiny_engine, Scope.all(), root, p, use_rollup=False)
+    keys = ("reported", "closed", "overdue")
+    assert {x: raw[x] for x in keys} == {x: k[x] for x in keys}
