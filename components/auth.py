@@ -50,7 +50,7 @@ def scope() -> Scope:
 def _cookie_js(value: str, max_age: int) -> None:
     # The component's iframe is same-origin, so this sets the app's own cookie (no network).
     st.iframe(f"<script>document.cookie='{COOKIE}={value}; path=/; max-age={max_age}; "
-              f"SameSite=Strict';</script>", height=0)
+              f"SameSite=Strict';</script>", height=1)  # st.iframe refuses 0
 
 
 def _start(engine, user: dict, token: str | None, kind: str) -> dict:
