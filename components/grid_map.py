@@ -25,6 +25,7 @@ from pydeck.types import String
 from data_access.filters import Scope
 
 from .data import db_url, engine, query, scope_key
+from .live import last_good
 from .theme import WARNING_COLORS
 
 LAYERS = {"fill": "四色预警", "labels": "边界与名称", "events": "事件分布", "patrols": "巡逻轨迹",
@@ -126,8 +127,10 @@ def grid_map(ctx, layers: set[str] | None = None, height: int = 650, key: str = 
     period; the same colours and reasons appear in the unit card, the overview and the PDF.
     """
     layers = set(DEFAULT_LAYERS if layers is None else layers)
-    feats = map_features(db_url(), scope_key(ctx.scope), ctx.unit.code)
-    warn = query("child_warnings", ctx.scope, ctx.unit.code, ctx.period.token)
+    # Through last_good: on a wall, a database outage longer than the cache TTL keeps the last map.
+    feats, _ = last_good(f"map:{ctx.unit.code}", lambda: map_features(db_url(), scope_key(ctx.scope), ctx.unit.code))
+    warn, _ = last_good(f"map_warnings:{ctx.unit.code}:{ctx.period.token}",
+                        lambda: query("child_warnings", ctx.scope, ctx.unit.code, ctx.period.token))
     color = dict(zip(warn["code"], warn["color"])) if len(warn) else {}
     label = dict(zip(warn["code"], warn["color_label"])) if len(warn) else {}
     gj = {"type": "FeatureCollection", "features": []}

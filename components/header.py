@@ -36,6 +36,11 @@ def title(text: str) -> None:
 
 
 def meta_line(period_label: str, fresh_text: str, fresh_cls: str, stale_note: str = "") -> None:
-    stale = f' <span class="fresh-red">⚠ {html.escape(stale_note)}</span>' if stale_note else ""
-    st.html(f'<div class="screen-meta" style="text-align:right">统计时段：{html.escape(period_label)}　'
-            f'<span class="{fresh_cls}" data-testid="freshness">{html.escape(fresh_text)}</span>{stale}</div>')
+    """Period and data freshness; while the database is unreachable the stale note takes the
+    freshness slot (the line has room for one of them on the wall, and the outage matters more)."""
+    if stale_note:
+        status = f'<span class="fresh-red" data-testid="stale">⚠ {html.escape(stale_note)}</span>'
+    else:
+        status = f'<span class="{fresh_cls}" data-testid="freshness">{html.escape(fresh_text)}</span>'
+    st.html(f'<div class="screen-meta" style="text-align:right;white-space:nowrap">'
+            f'统计时段：{html.escape(period_label)}　{status}</div>')

@@ -52,7 +52,7 @@ def wall() -> None:
     with c3:
         text, cls = header.freshness(data["latest"])
         header.meta_line(ctx.period.label, text, cls,
-                         f"数据连接中断，显示 {stale_at:%H:%M:%S} 的数据" if stale_at else "")
+                         f"数据连接中断 · 显示 {stale_at:%H:%M} 的数据" if stale_at else "")
 
     left, center, right = st.columns([1.05, 1.9, 1.05])
     with left:
