@@ -143,3 +143,34 @@ def test_wall_refreshes_in_place(browser, app_server, district_url):
         assert after == before + 25
     finally:
         ctx.close()
+
+
+def test_kiosk_rotates_focus_through_subdistricts(browser, app_server, district_url):
+    """rotate=5: the focus card moves to another subdistrict in place, and shows its own figures."""
+    from data_access.units import children
+
+    eng = get_engine(district_url)
+    root = home_unit(eng, Scope.all())
+    names = set(children(eng, Scope.all(), root)["name"])
+    url = f"{app_server}/?kiosk=1&rotate=5&refresh=30&period=2026-09&token={display_token(district_url)}"
+    ctx, page, outside = open_page(browser, url)
+    try:
+        wait_rendered(page, selector='[data-testid="focus"]')
+        page.evaluate("window.__marker = 42")
+        focus = lambda: page.locator('[data-testid="focus"] b').first.inner_text()  # noqa: E731
+        seen = [focus()]
+        deadline = time.time() + 40
+        while time.time() < deadline and len(set(seen)) < 3:
+            time.sleep(1)
+            seen.append(focus())
+        assert len(set(seen)) >= 3, f"focus did not rotate: {seen}"
+        assert set(seen) <= names
+        assert page.evaluate("window.__marker") == 42, "rotation reloaded the page"
+        kids = ev.child_event_kpis(eng, Scope.all(), root, parse_period("2026-09")).set_index("name")
+        text_now = page.locator('[data-testid="focus"]').first.inner_text()
+        m = re.match(r"聚焦：(\S+)\s+上报 ([\d,]+) 件", text_now)
+        assert m and m.group(1) in names, text_now
+        assert m.group(2) == num(kids.loc[m.group(1), "reported"])  # the figures of the unit in focus
+        assert outside == []
+    finally:
+        ctx.close()
