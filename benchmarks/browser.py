@@ -44,6 +44,22 @@ def start_server(url: str) -> tuple[subprocess.Popen, str]:
     return proc, base
 
 
+DOM_READY = "() => Math.round(performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd)"
+NO_WEBGL = ARGS[:4] + ["--disable-webgl", "--disable-3d-apis"]
+
+
+def _without_webgl(p, target: str) -> dict:
+    """Baseline in the same run: the same warm wall in a Chromium without SwiftShader WebGL, which
+    separates this GPU-less machine's software-GL start-up from the page's own work."""
+    browser = p.chromium.launch(executable_path=CHROMIUM, args=NO_WEBGL)
+    page = browser.new_page(viewport={"width": 1920, "height": 1080})
+    _load(page, target)
+    warm = sorted(_load(page, target) for _ in range(3))
+    dom = page.evaluate(DOM_READY)
+    browser.close()
+    return {"overview_browser_warm_nowebgl_ms": round(warm[1], 0), "overview_dom_ready_nowebgl_ms": dom}
+
+
 def _load(page, url: str) -> float:
     t = time.perf_counter()
     page.goto(url)
@@ -79,8 +95,13 @@ def run(url: str, log=print, sessions: tuple[int, ...] | None = None) -> dict:
             warm = [_load(page, target) for _ in range(3)]
             out["overview_browser_warm_ms"] = round(sorted(warm)[1], 0)
             out["overview_vs_floor"] = round(out["overview_browser_warm_ms"] / out["streamlit_floor_ms"], 2)
-            log(f"  overview cold {out['overview_browser_cold_ms']} ms, warm {out['overview_browser_warm_ms']} ms")
+            out["overview_dom_ready_ms"] = page.evaluate(DOM_READY)
+            log(f"  overview cold {out['overview_browser_cold_ms']} ms, warm {out['overview_browser_warm_ms']} ms "
+                f"(DOMContentLoaded at {out['overview_dom_ready_ms']} ms)")
             page.close()
+            out |= _without_webgl(p, target)
+            log(f"  same wall without software WebGL: warm {out['overview_browser_warm_nowebgl_ms']} ms "
+                f"(DOMContentLoaded at {out['overview_dom_ready_nowebgl_ms']} ms)")
             try:
                 out |= _drilldown(browser, base, url)
                 log(f"  drill-down click → next level drawn: {out['drilldown_step_ms']} ms")
@@ -168,7 +189,7 @@ def _concurrent(target: str, n: int, pid: int, rounds: int = 3) -> tuple[list[fl
     w = threading.Thread(target=watch, daemon=True)
     w.start()
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS[:4] + ["--disable-webgl", "--disable-3d-apis"])
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=NO_WEBGL)
         pages = [browser.new_context(viewport={"width": 1920, "height": 1080}).new_page() for _ in range(n)]
         for pg in pages:
             pg.set_default_timeout(300_000)
