@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from data_access.filters import Period, Scope, Unit
 
 from .data import query
@@ -14,9 +16,13 @@ def load_overview(scope: Scope, unit: Unit, period: Period) -> dict:
 
     Keys: kpi, kpi_prev (event KPI dicts), monthly (DataFrame), by_source, by_whistle, by_category
     (closure_by frames), children (child_event_kpis), trend (event_trend), sanling, petitions,
-    cases, mediation, cameras, patrol, key_events (DataFrame), latest (datetime | None).
+    cases, mediation, cameras, patrol, key_events (DataFrame), latest (datetime | None), prev_label
+    (how the ``*_prev`` figures compare: the same elapsed days of the previous period while this
+    one is still running, see ``Period.comparable_previous``).
     """
-    code, tok, prev = unit.code, period.token, period.previous().token
+    code, tok = unit.code, period.token
+    prev_period = period.comparable_previous(date.today())
+    prev = prev_period.token
 
     def q(name, p=tok, **kw):
         return query(name, scope, code, p, live=True, **kw)
@@ -33,4 +39,5 @@ def load_overview(scope: Scope, unit: Unit, period: Period) -> dict:
         "patrol": q("patrol_coverage"), "patrol_prev": q("patrol_coverage", prev),
         "key_events": q("event_list", whistle="key", limit=TICKER_ITEMS),
         "latest": query("latest_event_time", scope, code, live=True),
+        "prev_label": "较上期同期" if prev_period.kind == "custom" and period.kind != "custom" else "较上期",
     }

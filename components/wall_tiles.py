@@ -23,13 +23,14 @@ def _yoy(v: float) -> tuple[str, str]:
 def build_tiles(d: dict, targets: dict) -> list[Tile]:
     """Tiles in wall order; each ``key`` is the data-kpi attribute the browser tests read."""
     k, kp, m = d["kpi"], d["kpi_prev"], d["monthly"]
+    vs = d.get("prev_label", "较上期")
     s, pet, cas, med, cam, pat = d["sanling"], d["petitions"], d["cases"], d["mediation"], d["cameras"], d["patrol"]
     spark = lambda col: tuple(float(x) for x in m[col].fillna(0))  # noqa: E731
     rate_foot = _vs_target(k["closure_rate"], targets["closure_rate"])
     return [
-        Tile("reported", "事件上报", num(k["reported"]), "件", f"较上期 {change(k['reported'], kp['reported']) or '—'}",
+        Tile("reported", "事件上报", num(k["reported"]), "件", f"{vs} {change(k['reported'], kp['reported']) or '—'}",
              spark=spark("reported")),
-        Tile("closed", "事件办结", num(k["closed"]), "件", f"较上期 {change(k['closed'], kp['closed']) or '—'}",
+        Tile("closed", "事件办结", num(k["closed"]), "件", f"{vs} {change(k['closed'], kp['closed']) or '—'}",
              spark=spark("closed")),
         Tile("closure_rate", "办结率", pct(k["closure_rate"]), "", *rate_foot, spark=spark("closure_rate")),
         Tile("overdue", "超期件", num(k["overdue"]), "件", f"未办结 {num(k['overdue_open'])} 件",
@@ -44,8 +45,8 @@ def build_tiles(d: dict, targets: dict) -> list[Tile]:
         Tile("camera_online", "视频在线率", pct(cam["online_rate"]), "",
              *_vs_target(cam["online_rate"], targets["camera_online"])),
         Tile("patrol_coverage", "巡逻覆盖率", pct(pat["coverage"]), "",
-             f"较上期 {change(pat['coverage'], d['patrol_prev']['coverage'], as_points=True) or '—'}"),
-        Tile("key_whistle", "重点哨", num(k["key"]), "件", f"较上期 {change(k['key'], kp['key']) or '—'}"),
+             f"{vs} {change(pat['coverage'], d['patrol_prev']['coverage'], as_points=True) or '—'}"),
+        Tile("key_whistle", "重点哨", num(k["key"]), "件", f"{vs} {change(k['key'], kp['key']) or '—'}"),
     ]
 
 

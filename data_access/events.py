@@ -12,7 +12,7 @@ Definitions used everywhere (overview, map, pages, PDF):
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pandas as pd
 from sqlalchemy import Engine, and_, case, func, or_, select
@@ -160,10 +160,11 @@ def child_event_kpis(engine: Engine, scope: Scope, unit: Unit, period: Period,
     return _with_rate(df)[cols].sort_values("code", ignore_index=True)
 
 
-def event_trend(engine: Engine, scope: Scope, unit: Unit, period: Period, flt: EventFilter | None = None
-                ) -> pd.DataFrame:
-    """Daily counts over ``period``: columns day (datetime64, every day present), reported, closed
-    (events closed that day, whatever their report date)."""
+def event_trend(engine: Engine, scope: Scope, unit: Unit, period: Period, flt: EventFilter | None = None,
+                as_of: datetime | None = None) -> pd.DataFrame:
+    """Daily counts over ``period`` up to ``as_of`` (default now; days still to come are left out, not
+    drawn as zeros): columns day (datetime64, every day present), reported, closed (events closed that
+    day, whatever their report date)."""
     day_r = func.date(events.c.reported_at)
     day_c = func.date(events.c.closed_at)
     rq = _period_query([day_r.label("day"), func.count().label("n")], scope, unit, period, flt).group_by(day_r)
@@ -173,7 +174,8 @@ def event_trend(engine: Engine, scope: Scope, unit: Unit, period: Period, flt: E
     with engine.connect() as conn:
         rep = pd.DataFrame(conn.execute(rq).all(), columns=["day", "reported"])
         clo = pd.DataFrame(conn.execute(cq).all(), columns=["day", "closed"])
-    days = pd.DataFrame({"day": pd.date_range(period.start, period.end, inclusive="left")})
+    last = min(period.end, (as_of or datetime.now()).date() + timedelta(days=1))
+    days = pd.DataFrame({"day": pd.date_range(period.start, max(last, period.start), inclusive="left")})
     for part in (rep, clo):
         part["day"] = pd.to_datetime(part["day"].astype(str))
         days = days.merge(part, on="day", how="left")

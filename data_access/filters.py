@@ -111,9 +111,25 @@ class Period:
             return replace(self, start=date(self.start.year - 1, 1, 1), end=self.start)
         return Period(self.start - timedelta(days=self.days), self.start, "custom")
 
+    def comparable_previous(self, today: date) -> Period:
+        """What a change "较上期" should compare with on ``today``: while this period is still running,
+        the same number of days from the start of the previous period (1–24 Oct against 1–24 Nov,
+        not a whole October against 24 days of November); otherwise :meth:`previous`."""
+        prev = self.previous()
+        if not self.start <= today < self.end:
+            return prev
+        return Period(prev.start, min(prev.start + timedelta(days=(today - self.start).days + 1), prev.end), "custom")
+
     def year_ago(self) -> Period:
         """The same span one year earlier (for YoY)."""
         return Period(_add_months(self.start, -12), _add_months(self.end, -12), self.kind)
+
+    def comparable_year_ago(self, today: date) -> Period:
+        """:meth:`year_ago`, cut to the days elapsed so far while this period is still running."""
+        ago = self.year_ago()
+        if not self.start <= today < self.end:
+            return ago
+        return Period(ago.start, min(_add_months(today, -12) + timedelta(days=1), ago.end), "custom")
 
 
 def _add_months(d: date, n: int) -> date:

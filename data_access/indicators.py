@@ -98,7 +98,7 @@ def petition_stats(engine: Engine, scope: Scope, unit: Unit, period: Period) -> 
             func.sum(case((t.c.channel == "online", 1), else_=0)),
             func.sum(case((t.c.channel == "letter", 1), else_=0))]
     n, visits, persons, online, letters = _count_sum(engine, scope, unit, t, t.c.received_at, period, *cols)
-    prev = _count_sum(engine, scope, unit, t, t.c.received_at, period.year_ago())[0]
+    prev = _count_sum(engine, scope, unit, t, t.c.received_at, period.comparable_year_ago(date.today()))[0]
     return {"total": int(n), "visits": int(visits or 0), "visit_persons": int(persons or 0),
             "online": int(online or 0), "letters": int(letters or 0), "total_prev_year": int(prev),
             "yoy": _yoy(n, prev)}
@@ -108,7 +108,7 @@ def criminal_case_stats(engine: Engine, scope: Scope, unit: Unit, period: Period
     """Criminal cases (刑事案件) in ``period`` vs a year earlier. Keys: cases, solved, cases_prev_year, yoy."""
     t = criminal_cases
     n, solved = _count_sum(engine, scope, unit, t, t.c.occurred_at, period, func.sum(case((t.c.solved, 1), else_=0)))
-    prev = _count_sum(engine, scope, unit, t, t.c.occurred_at, period.year_ago())[0]
+    prev = _count_sum(engine, scope, unit, t, t.c.occurred_at, period.comparable_year_ago(date.today()))[0]
     return {"cases": int(n), "solved": int(solved or 0), "cases_prev_year": int(prev), "yoy": _yoy(n, prev)}
 
 

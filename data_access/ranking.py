@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tomllib
+from datetime import date
 from pathlib import Path
 
 import pandas as pd
@@ -65,7 +66,7 @@ def ranking(engine: Engine, scope: Scope, unit: Unit, period: Period) -> pd.Data
     """
     indicators = load_indicators()
     cur = score(_metrics(engine, scope, unit, period), indicators)
-    prev = score(_metrics(engine, scope, unit, period.previous()), indicators)
+    prev = score(_metrics(engine, scope, unit, period.comparable_previous(date.today())), indicators)
     cur["rank_prev"] = cur["code"].map(dict(zip(prev["code"], prev["rank"])))
     cur["rank_change"] = cur["rank_prev"] - cur["rank"]
     keep = ["rank", "code", "name", "score", "rank_prev", "rank_change"] + [i["metric"] for i in indicators] + \

@@ -64,7 +64,8 @@ def wall() -> None:
         focus = None
         if rotate_s and not kids.empty:
             focus = kids.iloc[int(time.time() // rotate_s) % len(kids)]
-        clicked = grid_map(ctx, height=850, key="overview_map", width_hint=900)
+        # the sidebar takes ≈ 300 px of a 1920 screen outside kiosk mode: fit the district to what is left
+        clicked = grid_map(ctx, height=850, key="overview_map", width_hint=900 if kiosk else 740)
         if clicked and clicked != ctx.unit.code:  # drill down on the wall too
             st.query_params["unit"] = clicked
             st.rerun()

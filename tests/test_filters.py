@@ -73,3 +73,32 @@ def test_workdays_fallback_for_unknown_year():
     """A year chinese-calendar does not know falls back to Monday–Friday."""
     assert is_workday(date(2030, 1, 7))  # Monday
     assert not is_workday(date(2030, 1, 5))  # Saturday
+
+
+def test_comparable_previous_while_the_period_runs():
+    """Mid-month the change compares the same elapsed days; a finished period compares whole periods."""
+    from datetime import date
+
+    from data_access.filters import parse_period
+
+    nov = parse_period("2026-11")
+    assert nov.comparable_previous(date(2026, 11, 24)).token == "2026-10-01..2026-10-24"
+    assert nov.comparable_previous(date(2026, 12, 3)).token == "2026-10"
+    assert parse_period("2026-03").comparable_previous(date(2026, 3, 31)).token == "2026-02-01..2026-02-28"
+    assert nov.comparable_year_ago(date(2026, 11, 24)).token == "2025-11-01..2025-11-24"
+    assert parse_period("2026-Q4").comparable_previous(date(2026, 11, 24)).token == "2026-07-01..2026-08-24"
+    assert nov.comparable_year_ago(date(2027, 1, 5)).token == "2025-11"
+
+
+def test_trend_stops_today(tiny_engine):
+    """Days still to come are not drawn as zeros."""
+    from datetime import datetime
+
+    from data_access.events import event_trend
+    from data_access.filters import Scope, parse_period
+    from data_access.units import home_unit
+
+    root = home_unit(tiny_engine, Scope.all())
+    t = event_trend(tiny_engine, Scope.all(), root, parse_period("2026-09"), as_of=datetime(2026, 9, 10, 15))
+    assert len(t) == 10 and str(t["day"].max().date()) == "2026-09-10"
+    assert len(event_trend(tiny_engine, Scope.all(), root, parse_period("2026-09"))) == 30
