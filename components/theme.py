@@ -17,6 +17,8 @@ _CSS = """
         --fs-label: clamp(12px, 0.72vw, 34px); --fs-title: clamp(20px, 1.55vw, 80px); }
 html, body, [class*="st-"] { font-family: "Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei",
         "PingFang SC", sans-serif; }
+/* Streamlit's icons are ligatures of its bundled icon font: keep it, or "upload" shows as a word */
+[data-testid="stIconMaterial"] { font-family: "Material Symbols Rounded" !important; }
 .block-container { padding-top: 2.2rem; padding-bottom: 0.5rem; max-width: 100%; }
 .kpi-grid { display: grid; gap: 0.6vw; }
 .kpi { background: linear-gradient(180deg, #10305E 0%, #0B2147 100%); border: 1px solid #1F4C8F;

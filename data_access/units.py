@@ -146,11 +146,13 @@ def unit_bounds(engine: Engine, scope: Scope, unit: Unit) -> tuple[float, float,
 
 
 def geometries(engine: Engine, scope: Scope, parent: Unit | None = None, level: int | None = None,
-               codes: list[str] | None = None) -> gpd.GeoDataFrame:
+               codes: list[str] | None = None, bounds: tuple[float, float, float, float] | None = None
+               ) -> gpd.GeoDataFrame:
     """Unit polygons inside ``scope`` as a GeoDataFrame in EPSG:4326.
 
-    Select by ``parent`` (its direct children), by ``level`` (under ``parent`` if given), or by
-    explicit ``codes``. Columns: code, name, level, parent_code, kind, population, center_lon,
+    Select by ``parent`` (its direct children), by ``level`` (under ``parent`` if given), by
+    explicit ``codes``, and/or by ``bounds`` (min_lon, min_lat, max_lon, max_lat: units whose
+    centre lies inside). Columns: code, name, level, parent_code, kind, population, center_lon,
     center_lat, geometry.
     """
     cols = [units.c.code, units.c.name, units.c.level, units.c.parent_code, units.c.kind, units.c.population,
@@ -164,6 +166,9 @@ def geometries(engine: Engine, scope: Scope, parent: Unit | None = None, level: 
         q = q.where(units.c.parent_code == parent.code)
     if codes is not None:
         q = q.where(units.c.code.in_(codes))
+    if bounds is not None:
+        x0, y0, x1, y1 = (float(v) for v in bounds)
+        q = q.where(units.c.center_lon.between(x0, x1), units.c.center_lat.between(y0, y1))
     q = _apply_scope(q, units, scope).order_by(units.c.code)
     with engine.connect() as conn:
         rows = conn.execute(q).all()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import codecs
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -100,10 +100,30 @@ def _dates(s: pd.Series) -> pd.Series:
     return out.fillna(serial.where(num.between(20000, 80000))).dt.floor("s")
 
 
+def count_rows(path: str) -> int:
+    """Data rows in an events file without parsing it (CSV: lines after the header, quoted line breaks
+    aside; XLSX: the sheet's dimension), for a progress bar; 0 when it cannot tell."""
+    p = Path(path)
+    try:
+        if p.suffix.lower() in (".xlsx", ".xlsm"):
+            from openpyxl import load_workbook
+
+            wb = load_workbook(p, read_only=True)
+            n = (wb.active.max_row or 1) - 1
+            wb.close()
+            return max(n, 0)
+        with open(p, "rb") as fh:
+            n = sum(block.count(b"\n") for block in iter(lambda: fh.read(1 << 20), b""))
+        return max(n - 1, 0)
+    except OSError:
+        return 0
+
+
 def import_events(engine: Engine, path: str, encoding: str = "auto", rejects: str | None = None,
-                  actor: str | None = None) -> dict:
+                  actor: str | None = None, progress: Callable[[int], None] | None = None) -> dict:
     """Validate and upsert every row of ``path`` into ``events``; returns the summary dict
-    {"read", "imported", "rejected", "warnings", "rejects_file", "encoding"}."""
+    {"read", "imported", "rejected", "warnings", "rejects_file", "encoding"}. ``progress`` is called
+    with the number of rows read so far after every chunk."""
     chunks, enc = read_chunks(path, encoding)
     with engine.connect() as conn:
         anc = {r[0]: r[1:] for r in conn.execute(select(units.c.code, *[units.c[f"l{i}_code"] for i in range(5)]))}
@@ -118,6 +138,8 @@ def import_events(engine: Engine, path: str, encoding: str = "auto", rejects: st
             df.index = range(row0, row0 + len(df))
             row0 += len(df)
             res.read += len(df)
+            if progress is not None:
+                progress(res.read)
             ok = _validate(df, anc, seen, res)
             if ok.empty:
                 continue

@@ -45,6 +45,17 @@ def read_grid_file(path: str, crs: str | None = None) -> gpd.GeoDataFrame:
     return gdf.to_crs("EPSG:4326") if gdf.crs.to_epsg() != 4326 else gdf
 
 
+def preview_frame(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The features of a boundary file as they would be imported: columns code, name, level (int or
+    None for an unreadable level), geometry (EPSG:4326); raises ImportFileError on missing columns."""
+    cols = pick_columns(gdf.columns, ALIASES, ["code", "name", "level"])
+    out = gpd.GeoDataFrame({"code": gdf[cols["code"]].astype(str).str.strip(),
+                            "name": gdf[cols["name"]].astype(str).str.strip(),
+                            "level": [_level(v) for v in gdf[cols["level"]]]},
+                           geometry=gdf.geometry.values, crs="EPSG:4326")
+    return out[out.geometry.notna() & ~out.geometry.is_empty]
+
+
 def _level(v) -> int | None:
     s = str(v).strip()
     if s in LEVEL_WORDS:

@@ -1,0 +1,84 @@
+"""Browser: the admin's 数据管理 page — a boundary file previewed over the existing grid, an events
+file imported with a progress bar and every row accounted for."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+from shapely import affinity
+from sqlalchemy import func, make_url, select
+
+from data_access.engine import get_engine
+from data_access.filters import Scope
+from data_access.schema import events
+from data_access.units import geometries
+
+from .conftest import ARTIFACTS, serve_app, session_cookie
+from .test_browser import canvas_has_pixels, open_page, wait_rendered
+
+pytestmark = pytest.mark.browser
+
+
+def _files(url: str, tmp_path) -> tuple[str, str, int]:
+    eng = get_engine(url)
+    compounds = geometries(eng, Scope.all(), level=3).head(3)
+    first = compounds.iloc[0]
+    grid = gpd.GeoDataFrame({
+        "编码": [*compounds["code"].iloc[:2], first["code"] + "99"],
+        "名称": [*compounds["name"].iloc[:2], "新建小区"],
+        "层级": ["小区", "小区", "小区"],
+        "上级编码": [*compounds["parent_code"].iloc[:2], first["parent_code"]],
+    }, geometry=[*compounds.geometry.iloc[:2], affinity.scale(first.geometry, 0.4, 0.4)], crs="EPSG:4326")
+    geo = tmp_path / "边界.geojson"
+    grid.to_file(geo, driver="GeoJSON")
+    buildings = geometries(eng, Scope.all(), level=4)["code"].head(5).tolist()
+    n = 30
+    ev = pd.DataFrame({"事件编号": [f"UI{i:04d}" for i in range(n)], "网格编码": [buildings[i % 5] for i in range(n)],
+                       "类别": "矛盾纠纷", "来源": "网格员上报", "上报时间": "2026-10-08 09:30",
+                       "办结时限": "2026-10-15 18:00", "办结时间": "", "状态": "处置中"})
+    ev.loc[n - 1, "网格编码"] = "NOPE"  # one row the importer must reject, with its reason
+    csv = tmp_path / "事件.csv"
+    ev.to_csv(csv, index=False, encoding="gbk")
+    return str(geo), str(csv), n
+
+
+def test_admin_previews_boundaries_and_imports_events(browser, sqlite_tiny, tmp_path):
+    db = tmp_path / "data.db"
+    with sqlite3.connect(make_url(sqlite_tiny).database) as src, sqlite3.connect(db) as dst:
+        src.backup(dst)  # a file copy would miss what is still in the -wal file
+    url = f"sqlite:///{db}"
+    geo, csv, n = _files(url, tmp_path)
+    with serve_app(url, tmp_path / "st.log") as base:
+        ctx, page, outside = open_page(browser, f"{base}/data", cookies=[session_cookie(url, base, "admin")])
+        try:
+            wait_rendered(page, text="导入类型")
+            page.locator('input[type="file"]').set_input_files(geo)
+            wait_rendered(page, selector='[data-testid="import-legend"]')
+            wait_rendered(page, selector="canvas")
+            page.wait_for_timeout(2500)
+            legend = page.locator('[data-testid="import-legend"]').inner_text()
+            assert "待导入边界（3）" in legend and "现有网格（" in legend
+            assert page.get_by_text("其中 2 个编码已存在", exact=False).count() == 1
+            assert canvas_has_pixels(page)
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / "data_grid_preview_1920.png"))
+
+            page.get_by_text("事件", exact=True).first.click()
+            wait_rendered(page, text="CSV, XLSX")  # the events uploader has replaced the boundary one
+            page.locator('input[type="file"]').set_input_files(csv)
+            wait_rendered(page, text="检测到编码")
+            page.get_by_role("button", name="开始导入").click()
+            wait_rendered(page, text="下载拒绝/警告明细")
+            body = page.locator("body").inner_text()
+            assert f"读取 {n} 行：导入 {n - 1} 行，拒绝 1 行" in body
+            assert f"已读取 {n} 行" in body
+            assert page.get_by_text("下载拒绝/警告明细").count() == 1
+            page.screenshot(path=str(ARTIFACTS / "data_events_import_1920.png"))
+            assert outside == [], f"requests left localhost: {outside[:5]}"
+        finally:
+            ctx.close()
+    with get_engine(url).connect() as conn:
+        assert conn.execute(select(func.count()).where(events.c.id.like("UI%"))).scalar_one() == n - 1
