@@ -12,6 +12,13 @@ def num(v) -> str:
     return f"{int(round(v)):,}"
 
 
+def dec(v, digits: int = 1) -> str:
+    """41.23 → '41.2' — or '—' for missing (a stage time the first stage does not have)."""
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "—"
+    return f"{v:,.{digits}f}"
+
+
 def pct(v, digits: int = 1) -> str:
     """0.9567 → '95.7%' — or '—' for missing."""
     if v is None or (isinstance(v, float) and math.isnan(v)):

@@ -28,11 +28,17 @@ def load_indicators(path: str | Path | None = None) -> list[dict]:
 
 def score(metrics: pd.DataFrame, indicators: list[dict]) -> pd.DataFrame:
     """Pure: add one ``<metric>_score`` column (0–100) per indicator, ``score`` (weighted mean) and ``rank``
-    (1 = best; ties share the better rank). A missing value scores 0 on that indicator."""
+    (1 = best; ties share the better rank). A missing value scores 0 on that indicator; an indicator
+    missing for every unit (e.g. 三零 not yet judged in a running month) is left out and the other
+    weights are scaled up, so scores stay on the same 0–100 scale (its ``_score`` column is NaN)."""
     out = metrics.copy()
-    total_w = sum(float(i["weight"]) for i in indicators) or 1.0
-    out["score"] = 0.0
+    present = [i for i in indicators if out[i["metric"]].astype(float).notna().any()]
     for ind in indicators:
+        if ind not in present:
+            out[f"{ind['metric']}_score"] = float("nan")
+    total_w = sum(float(i["weight"]) for i in present) or 1.0
+    out["score"] = 0.0
+    for ind in present:
         v = out[ind["metric"]].astype(float)
         lo, hi = v.min(), v.max()
         s = pd.Series(100.0, index=v.index) if hi == lo else (v - lo) / (hi - lo) * 100

@@ -7,7 +7,7 @@ from datetime import date, datetime
 import pandas as pd
 from sqlalchemy import Engine, case, func, select
 
-from .filters import Period, Scope, Unit, _apply_scope
+from .filters import Period, Scope, Unit, _apply_scope, month_period
 from .schema import criminal_cases, mediation_cases, petitions, safety_inspections, units
 from .sqlfn import month_of
 from .vocab import CASE_TYPES, DISPUTE_TYPES, MEDIATION_STATUSES
@@ -35,10 +35,13 @@ def _monthly(engine, scope, unit, table, tcol, start, end, *cols, names):
         return pd.DataFrame(conn.execute(q.group_by(m).order_by(m)).all(), columns=["month", "total", *names])
 
 
-def petition_monthly(engine: Engine, scope: Scope, unit: Unit, period: Period) -> pd.DataFrame:
+def petition_monthly(engine: Engine, scope: Scope, unit: Unit, period: Period, as_of: datetime | None = None
+                     ) -> pd.DataFrame:
     """Petitions per month for the 12 months to ``period``'s end, with the same month a year before.
 
     Columns: month, total, visits (batches), persons, online, letters, total_prev_year, yoy (ratio).
+    The month that ``as_of`` (default now) falls in is still running: its year-before figure counts
+    the same elapsed days only, so the comparison is like for like.
     """
     t = petitions
     end = period.end_dt
@@ -49,6 +52,14 @@ def petition_monthly(engine: Engine, scope: Scope, unit: Unit, period: Period) -
                   names=["visits", "online", "letters", "persons"])
     prev = dict(zip((pd.PeriodIndex(df["month"], freq="M") + 12).strftime("%Y-%m"), df["total"]))
     df["total_prev_year"] = df["month"].map(prev)
+    today = (as_of or datetime.now()).date()
+    running = f"{today:%Y-%m}"
+    if running in set(df["month"]):
+        ago = month_period(today.replace(day=1)).comparable_year_ago(today)
+        q = _apply_scope(select(func.count()).where(t.c.received_at >= ago.start_dt, t.c.received_at < ago.end_dt),
+                         t, scope, unit)
+        with engine.connect() as conn:
+            df.loc[df["month"] == running, "total_prev_year"] = conn.execute(q).scalar_one()
     df["yoy"] = df["total"] / df["total_prev_year"] - 1
     return df.tail(12).reset_index(drop=True)[["month", "total", "visits", "persons", "online", "letters",
                                                 "total_prev_year", "yoy"]]

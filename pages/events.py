@@ -5,7 +5,7 @@ import streamlit as st
 from components import charts
 from components.context import page_start
 from components.data import query
-from components.fmt import pct
+from components.fmt import dec, pct
 from components.tables import table
 
 ctx = page_start("事件办结", "events")
@@ -17,14 +17,14 @@ with c1:
     charts.funnel_chart(f, key="events_funnel")
 with c2:
     st.subheader("各环节转化与用时")
-    table(f.assign(conversion=f["conversion"].map(pct), median_hours=f["median_hours"].round(1))[
+    table(f.assign(conversion=f["conversion"].map(pct), median_hours=f["median_hours"].map(dec))[
         ["label", "count", "conversion", "median_hours"]].rename(columns={
             "label": "环节", "count": "件数", "conversion": "转化率", "median_hours": "中位用时(小时)"}),
         "闭环漏斗", "events_stage")
     w = query("whistle_stats", ctx.scope, ctx.unit.code, ctx.period.token)
     st.subheader("网格吹哨")
-    table(w.assign(closure_rate=w["closure_rate"].map(pct), median_dispatch_hours=w["median_dispatch_hours"].round(1),
-                   median_close_hours=w["median_close_hours"].round(1))[
+    table(w.assign(closure_rate=w["closure_rate"].map(pct), median_dispatch_hours=w["median_dispatch_hours"].map(dec),
+                   median_close_hours=w["median_close_hours"].map(dec))[
         ["label", "reported", "closed", "closure_rate", "median_dispatch_hours", "median_close_hours", "overdue"]]
         .rename(columns={"label": "哨级", "reported": "上报", "closed": "办结", "closure_rate": "办结率",
                          "median_dispatch_hours": "派单用时(时)", "median_close_hours": "办结用时(时)",

@@ -1,5 +1,7 @@
 """矛盾调解 · 信访 · 治安 · 安全: disputes, petitions (YoY), criminal cases (YoY, zero-case streaks), inspections."""
 
+from datetime import date
+
 import streamlit as st
 
 from components import charts
@@ -41,6 +43,8 @@ with c2:
     st.subheader("信访（近12个月，含同比）")
     pm = query("petition_monthly", ctx.scope, ctx.unit.code, ctx.period.token)
     charts.lines(pm, "month", {"total": "本年", "total_prev_year": "上年同期"}, height=260, key="pet_monthly")
+    if len(pm) and pm["month"].iloc[-1] == f"{date.today():%Y-%m}":
+        st.caption(f"{date.today():%-m}月统计至{date.today():%-d}日，上年同期按相同天数计。")
     table(pm.assign(yoy=pm["yoy"].map(lambda v: "—" if v != v else f"{v * 100:+.1f}%")).rename(columns={
         "month": "月份", "total": "总量", "visits": "来访批次", "persons": "来访人次", "online": "网上信访",
         "letters": "来信", "total_prev_year": "上年同期", "yoy": "同比"}), "信访月度", "pet_t")

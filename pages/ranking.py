@@ -16,6 +16,9 @@ st.caption("得分 = 各指标在参评单位中的相对分（最好 100、最�
            "，".join(f"{i['label']} {float(i['weight']) * 100:.0f}%（{better[i['better']]}）" for i in ind) +
            "。权重见 config/ranking.toml。")
 r = query("ranking", ctx.scope, ctx.unit.code, ctx.period.token)
+missing = [i["label"] for i in ind if len(r) and r[i["metric"]].isna().all()]
+if missing:
+    st.info(f"本期尚无“{'、'.join(missing)}”数据（如三零创建于月末研判），得分按其余指标权重折算。")
 charts.bars(r, "name", {"score": "得分"}, height=280, key="ranking_bars")
 arrow = lambda v: "—" if v != v else ("↑" if v > 0 else "↓" if v < 0 else "→") + (f"{abs(int(v))}" if v else "")  # noqa: E731
 shown = r.assign(rank_change=r["rank_change"].map(arrow), closure_rate=r["closure_rate"].map(pct),

@@ -115,6 +115,12 @@ def test_ranking_score_is_hand_computable():
     assert out.loc["y", "score"] == 100.0 and out.loc["x", "score"] == 0.0
     assert out.loc["z", "score"] == pytest.approx((3 * 50 + 1 * 50) / 4)
     assert out["rank"].to_dict() == {"y": 1, "z": 2, "x": 3}
+    # an indicator nobody has yet (三零 not judged in a running month) is left out, not scored 0
+    m["c"] = float("nan")
+    out2 = ranking.score(m, [{"metric": "a", "better": "higher", "weight": 3},
+                             {"metric": "b", "better": "lower", "weight": 1},
+                             {"metric": "c", "better": "higher", "weight": 4}]).set_index("code")
+    assert out2["score"].to_dict() == out["score"].to_dict() and out2["c_score"].isna().all()
 
 
 def test_ranking_and_safety_on_demo(tiny_engine):
@@ -150,3 +156,21 @@ def test_pages_agree_for_the_same_unit_and_period(tiny_engine, token):
     raw = event_kpis(tiny_engine, Scope.all(), root, p, use_rollup=False)
     keys = ("reported", "closed", "overdue")
     assert {x: raw[x] for x in keys} == {x: k[x] for x in keys}
+
+
+def test_petition_month_in_progress_compares_same_days(tiny_engine):
+    """The running month's 上年同期 counts only the days elapsed so far a year before."""
+    from data_access.schema import petitions
+
+    root = un.home_unit(tiny_engine, Scope.all())
+    def monthly(as_of):
+        return safety.petition_monthly(tiny_engine, Scope.all(), root, parse_period("2026-10"), as_of=as_of)
+
+    pm = monthly(datetime(2026, 10, 10, 12)).set_index("month")
+    full = monthly(datetime(2026, 11, 24)).set_index("month")
+    with tiny_engine.connect() as conn:
+        raw = conn.execute(select(petitions.c.received_at).where(petitions.c.received_at >= datetime(2025, 10, 1),
+                                                                 petitions.c.received_at < datetime(2025, 11, 1))).all()
+    assert full.loc["2026-10", "total_prev_year"] == len(raw)
+    assert pm.loc["2026-10", "total_prev_year"] == sum(1 for (t,) in raw if t < datetime(2025, 10, 11))
+    assert pm.loc["2026-09", "total_prev_year"] == full.loc["2026-09", "total_prev_year"]
