@@ -124,6 +124,16 @@ def _login_form(engine) -> dict | None:
     return None
 
 
+def _unit_name(engine, code: str) -> str:
+    """The scope's unit by name (陈州街道), its code if it cannot be read."""
+    from data_access.units import get_unit
+
+    try:
+        return get_unit(engine, code).name
+    except Exception:  # noqa: BLE001 - the sidebar must render even when the database is away
+        return code
+
+
 def account_box(engine) -> None:
     """Sidebar: who is logged in, their scope, and a logout button."""
     user = current_user()
@@ -132,7 +142,7 @@ def account_box(engine) -> None:
     from data_access.vocab import ROLES
 
     sc = scope()
-    where = "全区" if sc.is_all else sc.unit_code
+    where = "全区" if sc.is_all else _unit_name(engine, sc.unit_code)
     st.caption(f"{user['display_name']}（{ROLES.get(user['role'], user['role'])}）· 范围：{where}")
     if st.button("退出登录", key="logout"):
         token = st.session_state.get("auth_token")

@@ -19,7 +19,7 @@ kpi_tiles([
          f"同级平均 {pct(peer['peer_avg_closure_rate'])}",
          "kpi-good" if k["closure_rate"] >= targets["closure_rate"] else "kpi-bad"),
     Tile("rank", "同级排名", f"{peer['rank'] or '—'}/{peer['peers']}", "", "按办结率"),
-    Tile("overdue_open", "超期未办结", num(k["overdue_open"]), "件", "",
+    Tile("overdue_open", "超期未办结", num(k["overdue_open"]), "件", "本期上报的事件中",
          "kpi-bad" if k["overdue_open"] else "kpi-good"),
 ])
 left, right = st.columns([1.1, 1])
@@ -37,9 +37,9 @@ with right:
     bad = query("noncompliant_subjects", ctx.scope, ctx.unit.code, ctx.period.token)
     cells = query("uncovered_cells", ctx.scope, ctx.unit.code, ctx.period.token)
     link = lambda code: f"/map?unit={code}&period={ctx.period.token}"  # noqa: E731
-    with st.expander(f"超期未办结事件 {len(od)} 件", expanded=True):
-        st.dataframe(od.assign(地图=[link(c) for c in od["unit_code"]])[
-            ["id", "title", "area_name", "status_label", "deadline", "workdays_over", "地图"]].rename(columns={
+    with st.expander(f"超期未办结事件（全部，不限上报时间）{len(od)} 件", expanded=True):
+        st.dataframe(od.assign(地图=[link(c) for c in od["unit_code"]])[  # what to act on first, id last
+            ["title", "area_name", "workdays_over", "status_label", "地图", "deadline", "id"]].rename(columns={
                 "id": "编号", "title": "事件", "area_name": "位置", "status_label": "状态", "deadline": "办结时限",
                 "workdays_over": "超期(工作日)"}), hide_index=True,
             column_config={"地图": st.column_config.LinkColumn("地图", display_text="查看")})
