@@ -69,6 +69,11 @@ def fit_view(bounds: list[float], width: int, height: int) -> pdk.ViewState:
     return pdk.ViewState(longitude=(x0 + x1) / 2, latitude=(y0 + y1) / 2, zoom=min(zx, zy, 19) - 0.2)
 
 
+def _gcj02_tiles() -> bool:
+    """True when the configured basemap's tiles are GCJ-02 (our data is then shifted onto them)."""
+    return os.environ.get("BASEMAP_CRS", "wgs84").lower() == "gcj02"
+
+
 def _basemap(view: pdk.ViewState, bounds: list[float]) -> list:
     """One BitmapLayer per intranet tile covering the fitted view (none unless BASEMAP_TILE_URL is set)."""
     url = os.environ.get("BASEMAP_TILE_URL")
@@ -84,7 +89,7 @@ def _basemap(view: pdk.ViewState, bounds: list[float]) -> list:
 
 def _basemap_bounds(bounds: list[float]) -> list[float]:
     """The view bounds in the basemap's coordinates (GCJ-02 tiles: shifted like the data)."""
-    if os.environ.get("BASEMAP_CRS", "wgs84").lower() != "gcj02":
+    if not _gcj02_tiles():
         return bounds
     from geo import wgs84_to_gcj02
 
@@ -94,7 +99,7 @@ def _basemap_bounds(bounds: list[float]) -> list[float]:
 
 def _shift_for_basemap(features: dict) -> dict:
     """Move WGS84 data onto GCJ-02 tiles when the configured basemap uses GCJ-02."""
-    if os.environ.get("BASEMAP_CRS", "wgs84").lower() != "gcj02":
+    if not _gcj02_tiles():
         return features
     from shapely.geometry import mapping, shape
 
@@ -107,7 +112,7 @@ def _shift_for_basemap(features: dict) -> dict:
 
 def _shift_points(df):
     """Points (``lon``/``lat`` columns) and paths (``path`` column) onto GCJ-02 tiles when configured."""
-    if os.environ.get("BASEMAP_CRS", "wgs84").lower() != "gcj02" or df.empty:
+    if not _gcj02_tiles() or df.empty:
         return df
     from geo import wgs84_to_gcj02
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 
 import pandas as pd
 from sqlalchemy import Engine, case, func, select
@@ -86,7 +86,7 @@ def case_stats(engine: Engine, scope: Scope, unit: Unit, period: Period, as_of: 
     with engine.connect() as conn:
         last = dict(conn.execute(last_q).all())
         df = pd.DataFrame(conn.execute(names_q.order_by(units.c.code)).all(), columns=["code", "name"])
-    cur, prev = counts(period), counts(period.comparable_year_ago(date.today()))
+    cur, prev = counts(period), counts(period.comparable_year_ago(as_of.date()))
     df["cases"] = df["code"].map(cur).fillna(0).astype("int64")
     df["cases_prev_year"] = df["code"].map(prev).fillna(0).astype("int64")
     df["yoy"] = df["cases"] / df["cases_prev_year"].where(df["cases_prev_year"] > 0) - 1

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
@@ -179,7 +179,7 @@ def unit_metrics(engine: Engine, scope: Scope, unit: Unit, period: Period, level
                               s, scope, unit).group_by(s.c[f"l{lvl}_code"])
             broken = {c: (b, n) for c, b, n in conn.execute(bq).all()}
         pet = dict(conn.execute(pet_q(period)).all())
-        pet_prev = dict(conn.execute(pet_q(period.comparable_previous(date.today()))).all())
+        pet_prev = dict(conn.execute(pet_q(period.comparable_previous(as_of.date()))).all())
     df = df.merge(figures, on="code", how="left")
     for c in ("reported", "closed", "overdue", "overdue_open", "key"):
         df[c] = df[c].fillna(0).astype("int64")

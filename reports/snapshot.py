@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 
 import pandas as pd
 from sqlalchemy import Engine
@@ -163,7 +163,7 @@ def build_snapshot(engine: Engine, scope: Scope, unit: Unit, period: Period, *, 
     step = progress or (lambda _f, _m: None)
     sections = tuple(s for s in SECTIONS if sections is None or s in sections)
     as_of = as_of or datetime.now()
-    prev = period.comparable_previous(date.today())
+    prev = period.comparable_previous(as_of.date())
     crumbs = [u.name for u in un.breadcrumb(engine, scope, unit)]
     snap = Snapshot(unit=unit, period=period, previous=prev, scope=scope, author=author,
                     generated_at=datetime.now().replace(microsecond=0), source=rd.data_source(engine),
