@@ -71,7 +71,7 @@ def run(url: str, log=print, sessions: tuple[int, ...] | None = None) -> dict:
     from playwright.sync_api import sync_playwright
 
     from data_access.accounts import create_session
-    from data_access.engine import get_engine
+    from data_access.db.engine import get_engine
 
     sessions = sessions or tuple(int(n) for n in os.environ.get("BENCH_SESSIONS", "1,10,30").split(",") if n)
     proc, base = start_server(url)
@@ -134,9 +134,9 @@ def _drilldown(browser, base: str, url: str, rounds: int = 3) -> dict:
 
     from components.grid_map import fit_view, map_features
     from data_access.accounts import create_session
-    from data_access.engine import get_engine
+    from data_access.db.engine import get_engine
     from data_access.filters import Scope
-    from data_access.units import children, get_unit, home_unit
+    from data_access.queries.units import children, get_unit, home_unit
 
     eng = get_engine(url)
     sub = get_unit(eng, children(eng, Scope.all(), home_unit(eng, Scope.all()))["code"].iloc[0])

@@ -18,8 +18,8 @@ PERIOD = "2026-10"
 
 def bench_db(scale: str, log=print) -> str:
     """URL of the demo database at ``scale``, built once into data/bench_<scale>.db and reused."""
-    from data_access.engine import get_engine
-    from data_access.schema import meta
+    from data_access.db.engine import get_engine
+    from data_access.db.schema import meta
 
     path = ROOT / "data" / f"bench_{scale}.db"
     url = f"sqlite:///{path}"
@@ -47,7 +47,7 @@ def _head() -> str:
     """The newest migration revision (a database built at an older one is rebuilt)."""
     from alembic.script import ScriptDirectory
 
-    from data_access.migrate import alembic_config
+    from data_access.db.migrate import alembic_config
 
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 

@@ -35,7 +35,7 @@ def make_csv(path: Path, codes: list[str], n: int) -> None:
 
 CHILD = """
 import json, sys, time
-from data_access.engine import get_engine
+from data_access.db.engine import get_engine
 from data_access.importers import import_events
 t = time.perf_counter()
 out = import_events(get_engine(sys.argv[1]), sys.argv[2], rejects=sys.argv[3])
@@ -48,10 +48,10 @@ print(json.dumps(out))
 
 
 def run(url: str, log=print) -> dict:
+    from data_access.db.engine import get_engine
     from data_access.demo import build_demo
-    from data_access.engine import get_engine
     from data_access.filters import Scope
-    from data_access.units import home_unit, units_at_level
+    from data_access.queries.units import home_unit, units_at_level
 
     tmp = Path(tempfile.mkdtemp())
     db = f"sqlite:///{tmp / 'imp.db'}"

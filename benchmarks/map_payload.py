@@ -11,10 +11,10 @@ from sqlalchemy import select
 
 def run(url: str, log=print) -> dict:
     from components.grid_map import map_features
-    from data_access.engine import get_engine
+    from data_access.db.engine import get_engine
+    from data_access.db.schema import units
     from data_access.filters import Scope
-    from data_access.schema import units
-    from data_access.units import geometries
+    from data_access.queries.units import geometries
 
     build = map_features.__wrapped__  # the uncached function
     eng = get_engine(url)

@@ -18,7 +18,7 @@ def pages() -> list[str]:
 
 def _login(at, url: str, username: str) -> None:
     from data_access.accounts import get_user, public_user, scope_for
-    from data_access.engine import get_engine
+    from data_access.db.engine import get_engine
 
     user = public_user(get_user(get_engine(url), username))
     at.session_state["user"] = user

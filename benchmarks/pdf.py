@@ -43,7 +43,7 @@ def _baseline(text: str) -> None:
 
 def run(url: str, log=print, runs: int = 5) -> dict:
     import reports
-    from data_access.engine import get_engine
+    from data_access.db.engine import get_engine
     from reports.excel import render_excel
     from reports.pdf import render_pdf
 

@@ -42,10 +42,10 @@ def _replay(engine, stmts) -> None:
 
 def query_cases(engine):
     """(name, callable, rollup-capable) for the functions the pages call, on the first district."""
-    from data_access import events as ev
-    from data_access import indicators as ind
-    from data_access import units as un
     from data_access.filters import Scope, parse_period
+    from data_access.queries import events as ev
+    from data_access.queries import indicators as ind
+    from data_access.queries import units as un
 
     s = Scope.all()
     root = un.home_unit(engine, s)
@@ -76,7 +76,7 @@ def extra_cases(engine, scope, root, sub, period):
     """Functions other modules add (map layers, warnings, thematic pages) when present."""
     out = []
     try:
-        from data_access import warnings as w
+        from data_access.queries import warnings as w
 
         out.append(("child_warnings[district]", lambda: w.child_warnings(engine, scope, root, period), False))
     except (ImportError, AttributeError):
@@ -85,7 +85,7 @@ def extra_cases(engine, scope, root, sub, period):
 
 
 def run(url: str, log=print) -> dict:
-    from data_access.engine import get_engine
+    from data_access.db.engine import get_engine
 
     engine = get_engine(url)
     rows = []

@@ -17,7 +17,7 @@ import time
 import streamlit as st
 
 from data_access import accounts
-from data_access.audit import record
+from data_access.accounts.audit import record
 from data_access.filters import Scope
 
 COOKIE = "sanling_session"
@@ -126,7 +126,7 @@ def _login_form(engine) -> dict | None:
 
 def _unit_name(engine, code: str) -> str:
     """The scope's unit by name (陈州街道), its code if it cannot be read."""
-    from data_access.units import get_unit
+    from data_access.queries.units import get_unit
 
     try:
         return get_unit(engine, code).name

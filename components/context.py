@@ -13,9 +13,9 @@ from datetime import date, datetime
 
 import streamlit as st
 
-from data_access import units
 from data_access.errors import DataAccessError, OutOfScopeError
 from data_access.filters import Period, Scope, Unit, month_period, parse_period
+from data_access.queries import units
 
 from .data import db_url, engine, query
 

@@ -13,7 +13,9 @@ from typing import Any
 
 import streamlit as st
 
-from data_access import (
+from data_access import default_url, get_engine
+from data_access.filters import Scope, parse_period
+from data_access.queries import (
     events,
     indicators,
     loop,
@@ -27,8 +29,6 @@ from data_access import (
     units,
     warnings,
 )
-from data_access.engine import default_url, get_engine
-from data_access.filters import Scope, parse_period
 
 CACHE_TTL_S = int(os.environ.get("CACHE_TTL_S", "60"))
 # The wall refreshes in place; its figures may be at most this old.

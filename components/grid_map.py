@@ -22,11 +22,11 @@ import pydeck as pdk
 import streamlit as st
 from pydeck.types import String
 
+from common.colors import WARNING_COLORS
 from data_access.filters import Scope
 
 from .data import db_url, engine, query, scope_key
 from .live import last_good
-from .theme import WARNING_COLORS
 
 LAYERS = {"fill": "四色预警", "labels": "边界与名称", "events": "事件分布", "patrols": "巡逻轨迹",
           "cameras": "视频监控", "police": "警务室"}
@@ -40,7 +40,7 @@ STATUS_RGB = {"reported": [255, 82, 82], "dispatched": [255, 179, 0], "handled":
 def map_features(db: str, scope: tuple, unit_code: str) -> dict:
     """Simplified, rounded GeoJSON of the children of ``unit_code`` (or the unit itself at the lowest
     level), plus the focus outline and the bounds. Cached: geometry does not change between refreshes."""
-    from data_access.units import geometries, get_unit
+    from data_access.queries.units import geometries, get_unit
     from geo import round_coords, simplify_coverage
 
     eng = engine(db)

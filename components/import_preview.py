@@ -9,7 +9,7 @@ import pydeck as pdk
 import streamlit as st
 
 from data_access.filters import Scope
-from data_access.units import geometries
+from data_access.queries.units import geometries
 from geo import round_coords
 
 from .data import db_url, engine

@@ -14,7 +14,7 @@ def _donut(labels: tuple, values: tuple) -> str:
 
 
 def category_donut(df: pd.DataFrame) -> None:
-    """``df`` columns label, reported (data_access.events.closure_by(..., 'category'))."""
+    """``df`` columns label, reported (data_access.queries.events.closure_by(..., 'category'))."""
     if df is None or df.empty or df["reported"].sum() == 0:
         st.info("暂无事件")
         return

@@ -7,7 +7,7 @@ import html
 import pandas as pd
 import streamlit as st
 
-from .theme import WARNING_COLORS
+from common.colors import WARNING_COLORS
 
 
 def ranking_list(df: pd.DataFrame, value_col: str, value_fmt, link_page: str = "map", max_rows: int = 12) -> None:

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import streamlit as st
 
-WARNING_COLORS = {"red": "#E53935", "orange": "#FB8C00", "yellow": "#FDD835", "blue": "#1E88E5", "none": "#607D8B"}
-
 _CSS = """
 <style>
 :root { --fs-base: clamp(14px, 0.78vw, 40px); --fs-kpi: clamp(22px, 1.9vw, 96px);

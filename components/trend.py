@@ -14,7 +14,7 @@ def _trend(days: tuple, reported: tuple, closed: tuple, h_in: float) -> str:
 
 
 def trend_chart(df: pd.DataFrame, height_in: float = 3.4) -> None:
-    """``df`` columns day, reported, closed (data_access.events.event_trend). Empty → a note."""
+    """``df`` columns day, reported, closed (data_access.queries.events.event_trend). Empty → a note."""
     if df is None or df.empty:
         st.info("暂无趋势数据")
         return

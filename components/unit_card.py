@@ -7,10 +7,9 @@ import html
 import pandas as pd
 import streamlit as st
 
+from common.colors import WARNING_COLORS
+from common.fmt import num, pct
 from data_access.vocab import KIND_LABELS, LEVEL_LABELS
-
-from .fmt import num, pct
-from .theme import WARNING_COLORS
 
 
 def unit_card(info: dict, kpi: dict, warning: dict, sanling: dict | None = None) -> None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import math
 
-from .fmt import change, num, pct
+from common.fmt import change, num, pct
+
 from .kpi import Tile, kpi_tiles
 
 

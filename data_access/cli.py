@@ -11,7 +11,7 @@ import json
 import sys
 from datetime import date
 
-from .engine import default_url
+from data_access.db.engine import default_url
 
 
 def _db(p: argparse.ArgumentParser) -> None:
@@ -19,7 +19,7 @@ def _db(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_init(args) -> int:
-    from .migrate import upgrade
+    from data_access.db.migrate import upgrade
 
     upgrade(args.db)
     print(json.dumps({"ok": True, "db": _safe(args.db)}))
@@ -27,7 +27,7 @@ def cmd_init(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    from .demo import build_demo
+    from data_access.demo import build_demo
 
     until = date.fromisoformat(args.until) if args.until else None
     counts = build_demo(args.db, scale=args.scale, seed=args.seed, until=until, demo_password=args.demo_password,
@@ -37,8 +37,8 @@ def cmd_demo(args) -> int:
 
 
 def cmd_check(args) -> int:
-    from .check import check
-    from .engine import get_engine
+    from data_access.db.check import check
+    from data_access.db.engine import get_engine
 
     result = check(get_engine(args.db))
     print(json.dumps(result, ensure_ascii=False))
@@ -47,9 +47,9 @@ def cmd_check(args) -> int:
 
 
 def cmd_export_grids(args) -> int:
-    from .engine import get_engine
-    from .filters import Scope
-    from .units import geometries
+    from data_access.db.engine import get_engine
+    from data_access.filters import Scope
+    from data_access.queries.units import geometries
 
     gdf = geometries(get_engine(args.db), Scope.all(), level=args.level)
     gdf = gdf[["code", "name", "level", "parent_code", "geometry"]]
@@ -59,8 +59,8 @@ def cmd_export_grids(args) -> int:
 
 
 def cmd_simulate(args) -> int:
-    from .engine import get_engine
-    from .simulate import run
+    from data_access.db.engine import get_engine
+    from data_access.demo.simulate import run
 
     try:
         run(get_engine(args.db), args.rate, args.minutes, args.interval, args.seed)
@@ -75,10 +75,10 @@ def cmd_users(args) -> int:
 
     from sqlalchemy import insert, select, update
 
-    from . import accounts
-    from .audit import record
-    from .engine import get_engine
-    from .schema import users
+    from data_access import accounts
+    from data_access.accounts.audit import record
+    from data_access.db.engine import get_engine
+    from data_access.db.schema import users
 
     eng = get_engine(args.db)
     actor = args.actor
@@ -143,9 +143,9 @@ def cmd_users(args) -> int:
 
 def cmd_import(args) -> int:
     """import-grids / import-events: last output line is the JSON summary; exit 1 if unreadable."""
-    from .engine import get_engine
-    from .importers import import_events, import_grids
-    from .importers.common import ImportFileError
+    from data_access.db.engine import get_engine
+    from data_access.importers import import_events, import_grids
+    from data_access.importers.common import ImportFileError
 
     eng = get_engine(args.db)
     try:
@@ -165,7 +165,7 @@ def _safe(url: str | None) -> str:
     """The URL without a password, for messages."""
     from sqlalchemy.engine import make_url
 
-    from .engine import normalize_url
+    from data_access.db.engine import normalize_url
 
     return make_url(normalize_url(url)).render_as_string(hide_password=True)
 
@@ -240,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except Exception as exc:  # a clear one-line error, not a traceback, for operators
-        from .errors import DataAccessError
+        from data_access.errors import DataAccessError
 
         if isinstance(exc, DataAccessError):
             print(f"错误 / error: {exc}", file=sys.stderr)

@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import Select, Table
 
-from .errors import InvalidParameterError
+from data_access.errors import InvalidParameterError
 
 CODE_RE = re.compile(r"^[0-9A-Za-z_-]{1,40}$")
 
@@ -195,7 +195,7 @@ class EventFilter:
     whistles: tuple[str, ...] = ()
 
     def __post_init__(self):
-        from .vocab import CATEGORIES, SOURCES, WHISTLES
+        from data_access.vocab import CATEGORIES, SOURCES, WHISTLES
 
         for values, allowed, name in (
             (self.categories, CATEGORIES, "category"),
@@ -211,7 +211,7 @@ def _apply_scope(query: Select, table: Table, scope: Scope, focus: Unit | None =
     """Restrict ``query`` to rows of ``table`` inside ``scope`` and under ``focus``.
 
     The only place a subtree filter is built. ``focus`` must already be checked to
-    lie within ``scope`` (see :func:`data_access.units.resolve_unit`); both filters
+    lie within ``scope`` (see :func:`data_access.queries.units.resolve_unit`); both filters
     are applied anyway so that a missed check cannot widen what is returned.
     """
     if not scope.is_all:

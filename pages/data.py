@@ -10,7 +10,7 @@ import streamlit as st
 from components.auth import require_role, scope
 from components.data import db_url, engine
 from components.import_preview import boundary_overlay
-from data_access.audit import recent
+from data_access.accounts.audit import recent
 from data_access.importers import import_events, import_grids
 from data_access.importers.common import ImportFileError
 from data_access.importers.events import count_rows, detect_encoding

@@ -2,10 +2,10 @@
 
 import streamlit as st
 
+from common.fmt import dec, pct
 from components import charts
 from components.context import page_start
 from components.data import query
-from components.fmt import dec, pct
 from components.tables import table
 
 ctx = page_start("事件办结", "events")

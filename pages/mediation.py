@@ -4,10 +4,10 @@ from datetime import date
 
 import streamlit as st
 
+from common.fmt import num, pct
 from components import charts
 from components.context import page_start
 from components.data import query
-from components.fmt import num, pct
 from components.kpi import Tile, kpi_tiles
 from components.tables import table
 

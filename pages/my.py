@@ -2,9 +2,9 @@
 
 import streamlit as st
 
+from common.fmt import num, pct
 from components.context import page_start
 from components.data import query, target_values
-from components.fmt import num, pct
 from components.kpi import Tile, kpi_tiles
 from components.unit_card import unit_card
 

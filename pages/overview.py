@@ -5,10 +5,10 @@ import time
 
 import streamlit as st
 
+from common.fmt import num, pct
 from components import header
 from components.context import page_context
 from components.data import target_values
-from components.fmt import num, pct
 from components.gauge import gauge
 from components.grid_map import grid_map
 from components.live import last_good

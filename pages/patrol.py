@@ -4,9 +4,9 @@ import pydeck as pdk
 import streamlit as st
 from shapely.geometry import mapping
 
+from common.fmt import num, pct
 from components.context import page_start
 from components.data import query
-from components.fmt import num, pct
 from components.grid_map import fit_view, map_features
 from components.kpi import Tile, kpi_tiles
 from components.tables import table

@@ -2,12 +2,12 @@
 
 import streamlit as st
 
+from common.fmt import pct
 from components import charts
 from components.context import page_start
 from components.data import query
-from components.fmt import pct
 from components.tables import table
-from data_access.ranking import load_indicators
+from data_access.queries.ranking import load_indicators
 
 ctx = page_start("考评排名", "ranking")
 ind = load_indicators()

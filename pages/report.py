@@ -8,8 +8,9 @@ import reports
 from components.auth import current_user
 from components.context import page_context
 from components.data import query, register
-from data_access import report_data, vocab
+from data_access import vocab
 from data_access.filters import month_period, quarter_period, year_period
+from data_access.queries import report_data
 
 register("report_units", report_data.report_units, takes_period=False)
 

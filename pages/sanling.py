@@ -2,10 +2,10 @@
 
 import streamlit as st
 
+from common.fmt import pct
 from components import charts
 from components.context import page_start
 from components.data import query, target_values
-from components.fmt import pct
 from components.tables import table
 
 ctx = page_start("三零创建", "sanling")

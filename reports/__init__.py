@@ -13,9 +13,10 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
-from data_access import accounts, report_data, units, vocab
-from data_access.engine import get_engine
+from data_access import accounts, vocab
+from data_access.db.engine import get_engine
 from data_access.filters import Scope, parse_period
+from data_access.queries import report_data, units
 
 from .snapshot import SECTIONS, Snapshot, build_snapshot
 

@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from data_access.engine import get_engine
+from data_access.db.engine import get_engine
 from data_access.errors import DataAccessError
 
 from . import SECTIONS, export, exporter_for, leader

@@ -13,8 +13,8 @@ from datetime import timedelta
 from fpdf import FPDF, FontFace
 from fpdf.enums import TableBordersLayout, TableCellFillMode, WrapMode, XPos, YPos
 
-from components.fmt import num, pct
-from components.theme import WARNING_COLORS
+from common.colors import WARNING_COLORS
+from common.fmt import num, pct
 
 from . import charts, static_map
 from .snapshot import SECTIONS, WARNING_LABELS, Snapshot, Table

@@ -16,14 +16,14 @@ from datetime import datetime
 import pandas as pd
 from sqlalchemy import Engine
 
-from data_access import events as ev
-from data_access import indicators as ind
-from data_access import report_data as rd
-from data_access import targets as tg
-from data_access import units as un
 from data_access import vocab
-from data_access import warnings as wn
 from data_access.filters import Period, Scope, Unit
+from data_access.queries import events as ev
+from data_access.queries import indicators as ind
+from data_access.queries import report_data as rd
+from data_access.queries import targets as tg
+from data_access.queries import units as un
+from data_access.queries import warnings as wn
 
 # Section key -> Chinese title, in the order the PDF prints them. The cover is always there.
 SECTIONS: dict[str, str] = {

@@ -1,6 +1,6 @@
 """The unit's four-colour warning map as a static vector image (matplotlib + geopandas, SVG).
 
-Colours are the screen's (``components.theme.WARNING_COLORS``). So that the map reads in
+Colours are the screen's (``common.colors.WARNING_COLORS``). So that the map reads in
 black-and-white print, every warning level also gets its own hatching and each label carries
 the level name. Hatching is drawn as plain line geometry (parallel lines clipped to each
 polygon with shapely) rather than matplotlib's hatch patterns, which SVG stores as
@@ -18,7 +18,7 @@ from matplotlib.patches import PathPatch
 from matplotlib.path import Path as MplPath
 from shapely.geometry import LineString, box
 
-from components.theme import WARNING_COLORS
+from common.colors import WARNING_COLORS
 from geo import metric_crs
 
 from .charts import INK, plt, setup_matplotlib, to_svg

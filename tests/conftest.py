@@ -18,8 +18,8 @@ from sqlalchemy import create_engine, text
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from data_access.db.engine import get_engine  # noqa: E402
 from data_access.demo import build_demo  # noqa: E402
-from data_access.engine import get_engine  # noqa: E402
 from serve import navigation_only  # noqa: E402
 
 navigation_only()  # AppTest runs the app through app.py's st.navigation, as the server does

@@ -12,9 +12,9 @@ from sqlalchemy import func, select
 from streamlit.testing.v1 import AppTest
 
 from data_access import accounts
+from data_access.db.engine import get_engine
+from data_access.db.schema import audit_log, users
 from data_access.demo import build_demo
-from data_access.engine import get_engine
-from data_access.schema import audit_log, users
 
 from .conftest import ROOT, TEST_UNTIL
 

@@ -8,12 +8,12 @@ from urllib.parse import urlparse
 
 import pytest
 
-from components.fmt import num, pct
-from data_access import events as ev
-from data_access import indicators as ind
-from data_access.engine import get_engine
+from common.fmt import num, pct
+from data_access.db.engine import get_engine
 from data_access.filters import Scope, parse_period
-from data_access.units import home_unit
+from data_access.queries import events as ev
+from data_access.queries import indicators as ind
+from data_access.queries.units import home_unit
 
 from .conftest import ARTIFACTS, display_token
 
@@ -122,7 +122,7 @@ def test_wall_refreshes_in_place(browser, app_server, district_url):
 
     import numpy as np
 
-    from data_access.simulate import tick
+    from data_access.demo.simulate import tick
 
     eng = get_engine(district_url)
     month = datetime.now().strftime("%Y-%m")  # the simulator reports events now
@@ -147,7 +147,7 @@ def test_wall_refreshes_in_place(browser, app_server, district_url):
 
 def test_kiosk_rotates_focus_through_subdistricts(browser, app_server, district_url):
     """rotate=5: the focus card moves to another subdistrict in place, and shows its own figures."""
-    from data_access.units import children
+    from data_access.queries.units import children
 
     eng = get_engine(district_url)
     root = home_unit(eng, Scope.all())

@@ -6,11 +6,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from data_access import events as ev
-from data_access.engine import get_engine
+from data_access.db.engine import get_engine
+from data_access.db.schema import events, units
 from data_access.filters import Scope, parse_period
-from data_access.schema import events, units
-from data_access.units import get_unit
+from data_access.queries import events as ev
+from data_access.queries.units import get_unit
 
 from .conftest import ARTIFACTS, session_cookie
 from .test_browser import open_page, wait_rendered

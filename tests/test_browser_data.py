@@ -11,10 +11,10 @@ import pytest
 from shapely import affinity
 from sqlalchemy import func, make_url, select
 
-from data_access.engine import get_engine
+from data_access.db.engine import get_engine
+from data_access.db.schema import events
 from data_access.filters import Scope
-from data_access.schema import events
-from data_access.units import geometries
+from data_access.queries.units import geometries
 
 from .conftest import ARTIFACTS, serve_app, session_cookie
 from .test_browser import canvas_has_pixels, open_page, wait_rendered

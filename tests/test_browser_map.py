@@ -6,9 +6,9 @@ import math
 
 import pytest
 
-from data_access.engine import get_engine
+from data_access.db.engine import get_engine
 from data_access.filters import Scope
-from data_access.units import children, get_unit
+from data_access.queries.units import children, get_unit
 
 from .conftest import ARTIFACTS, session_cookie
 from .test_browser import canvas_has_pixels, open_page, wait_rendered

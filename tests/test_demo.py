@@ -9,9 +9,9 @@ import sys
 import pandas as pd
 from sqlalchemy import case, func, select
 
-from data_access import schema
-from data_access.check import check
-from data_access.engine import get_engine
+from data_access.db import schema
+from data_access.db.check import check
+from data_access.db.engine import get_engine
 
 from .conftest import ROOT
 

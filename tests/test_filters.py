@@ -94,9 +94,9 @@ def test_trend_stops_today(tiny_engine):
     """Days still to come are not drawn as zeros."""
     from datetime import datetime
 
-    from data_access.events import event_trend
     from data_access.filters import Scope, parse_period
-    from data_access.units import home_unit
+    from data_access.queries.events import event_trend
+    from data_access.queries.units import home_unit
 
     root = home_unit(tiny_engine, Scope.all())
     t = event_trend(tiny_engine, Scope.all(), root, parse_period("2026-09"), as_of=datetime(2026, 9, 10, 15))

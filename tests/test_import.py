@@ -14,11 +14,11 @@ import pytest
 import shapely
 from sqlalchemy import func, select
 
+from data_access.db.engine import get_engine
+from data_access.db.schema import event_rollup, events, units
 from data_access.demo import build_demo
-from data_access.engine import get_engine
 from data_access.importers import import_events, import_grids
 from data_access.importers.common import ImportFileError
-from data_access.schema import event_rollup, events, units
 from geo import distance_m, wgs84_to_gcj02
 
 from .conftest import ROOT, TEST_UNTIL

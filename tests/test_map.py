@@ -10,8 +10,8 @@ from shapely.geometry import shape
 from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
-from data_access.engine import get_engine
-from data_access.schema import units
+from data_access.db.engine import get_engine
+from data_access.db.schema import units
 
 from .conftest import ROOT, login_state
 
@@ -70,7 +70,7 @@ def test_payload_is_small_and_nested(district_url):
     at display precision (simplification keeps topology)."""
     from components.grid_map import map_features
     from data_access.filters import Scope
-    from data_access.units import geometries, get_unit
+    from data_access.queries.units import geometries, get_unit
     from geo import LEVEL_TOLERANCE_M
 
     eng = get_engine(district_url)

@@ -13,12 +13,12 @@ import pandas as pd
 import pytest
 from sqlalchemy import select
 
-from data_access import events as ev
-from data_access import units as un
+from data_access.db.schema import events as events_t
+from data_access.db.schema import units as units_t
 from data_access.errors import OutOfScopeError, UnknownUnitError
 from data_access.filters import EventFilter, Scope, month_period
-from data_access.schema import events as events_t
-from data_access.schema import units as units_t
+from data_access.queries import events as ev
+from data_access.queries import units as un
 
 AS_OF = datetime(2026, 10, 31, 12, 0)
 

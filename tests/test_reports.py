@@ -24,16 +24,16 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 import reports
-from components.fmt import num, pct
-from components.theme import WARNING_COLORS
-from data_access import events as ev
-from data_access import report_data as rd
-from data_access import schema
-from data_access import units as un
-from data_access import warnings as wn
-from data_access.engine import get_engine
+from common.colors import WARNING_COLORS
+from common.fmt import num, pct
+from data_access.db import schema
+from data_access.db.engine import get_engine
 from data_access.errors import OutOfScopeError
 from data_access.filters import Scope, month_period, parse_period
+from data_access.queries import events as ev
+from data_access.queries import report_data as rd
+from data_access.queries import units as un
+from data_access.queries import warnings as wn
 from reports import static_map
 from reports.excel import render_excel
 from reports.pdf import render_pdf

@@ -10,15 +10,15 @@ import pandas as pd
 import pytest
 from sqlalchemy import func, select
 
-from data_access import events as ev
-from data_access import indicators as ind
-from data_access import units as un
+from data_access.db.engine import get_engine
+from data_access.db.rollups import period_months, usable
+from data_access.db.schema import event_rollup
 from data_access.demo import build_demo
-from data_access.engine import get_engine
+from data_access.demo.simulate import tick
 from data_access.filters import EventFilter, Scope, parse_period
-from data_access.rollups import period_months, usable
-from data_access.schema import event_rollup
-from data_access.simulate import tick
+from data_access.queries import events as ev
+from data_access.queries import indicators as ind
+from data_access.queries import units as un
 
 from .conftest import TEST_UNTIL
 

@@ -15,10 +15,10 @@ import pytest
 from sqlalchemy import select
 
 import data_access
-from data_access import units as un
+from data_access.db.schema import units
 from data_access.errors import OutOfScopeError
 from data_access.filters import Scope, Unit, parse_period
-from data_access.schema import units
+from data_access.queries import units as un
 
 # Functions that take (engine, scope, unit, …) but are not row queries, or return only aggregates by design.
 AGGREGATE_ONLY = {"todo.peer_benchmark"}
@@ -26,16 +26,18 @@ AGGREGATE_ONLY = {"todo.peer_benchmark"}
 
 def query_functions():
     out = []
-    for mod in pkgutil.iter_modules(data_access.__path__):
-        if mod.name.startswith("_") or mod.name in ("cli", "demo", "simulate", "migrate"):
+    for mod in pkgutil.walk_packages(data_access.__path__, "data_access."):
+        leaf = mod.name.rsplit(".", 1)[-1]
+        if leaf.startswith("_") or mod.ispkg or ".demo" in mod.name or ".migrations" in mod.name or leaf in (
+                "cli", "migrate"):
             continue
-        m = importlib.import_module(f"data_access.{mod.name}")
+        m = importlib.import_module(mod.name)
         for name, fn in inspect.getmembers(m, inspect.isfunction):
             if name.startswith("_") or fn.__module__ != m.__name__:
                 continue
             params = list(inspect.signature(fn).parameters)
             if params[:3] == ["engine", "scope", "unit"]:
-                out.append((f"{mod.name}.{name}", fn, params))
+                out.append((f"{leaf}.{name}", fn, params))
     return out
 
 

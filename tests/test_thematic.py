@@ -10,11 +10,11 @@ import pytest
 import shapely
 from sqlalchemy import insert, select
 
-from data_access import loop, patrol, ranking, safety, sanling
-from data_access import units as un
+from data_access.db.migrate import upgrade
+from data_access.db.schema import events, patrol_visits, patrols, police_rooms, units
 from data_access.filters import Scope, parse_period
-from data_access.migrate import upgrade
-from data_access.schema import events, patrol_visits, patrols, police_rooms, units
+from data_access.queries import loop, patrol, ranking, safety, sanling
+from data_access.queries import units as un
 
 
 def test_funnel_matches_raw_counts(tiny_engine):
@@ -54,7 +54,7 @@ def grid_engine(request, tmp_path):
     one patrol visiting buildings B1 and B2 (twice on one day), a police room in B1."""
     url = f"sqlite:///{tmp_path / 'g.db'}" if request.param == "sqlite" else request.getfixturevalue("pg_scratch")()
     eng = upgrade(url)
-    from data_access.demo_grid import geometry_columns
+    from data_access.demo.grid import geometry_columns
 
     rows = [("D", 0, None, _square(114.0, 33.0, 0.02)), ("D1", 1, "D", _square(114.0, 33.0, 0.02)),
             ("D11", 2, "D1", _square(114.0, 33.0, 0.02)), ("D111", 3, "D11", _square(114.0, 33.0, 0.02))]
@@ -140,7 +140,7 @@ def test_ranking_and_safety_on_demo(tiny_engine):
 def test_pages_agree_for_the_same_unit_and_period(tiny_engine, token):
     """What the wall shows (event_kpis), the events page (funnel, closure by source/category/whistle)
     and the map's child table (child_event_kpis) are the same events counted different ways."""
-    from data_access.events import child_event_kpis, closure_by, event_kpis
+    from data_access.queries.events import child_event_kpis, closure_by, event_kpis
 
     root = un.home_unit(tiny_engine, Scope.all())
     p = parse_period(token)
@@ -160,7 +160,7 @@ def test_pages_agree_for_the_same_unit_and_period(tiny_engine, token):
 
 def test_petition_month_in_progress_compares_same_days(tiny_engine):
     """The running month's 上年同期 counts only the days elapsed so far a year before."""
-    from data_access.schema import petitions
+    from data_access.db.schema import petitions
 
     root = un.home_unit(tiny_engine, Scope.all())
     def monthly(as_of):

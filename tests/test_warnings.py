@@ -7,9 +7,9 @@ import math
 import pandas as pd
 import pytest
 
-from data_access import units as un
-from data_access import warnings as w
 from data_access.filters import Scope, parse_period
+from data_access.queries import units as un
+from data_access.queries import warnings as w
 
 RULES = w.Rules(rules=(
     w.Rule("closure", "办结率", "closure_rate", "below", (("red", 0.90), ("orange", 0.95), ("yellow", 0.98)),
@@ -78,7 +78,7 @@ def test_bad_rules_file_is_a_clear_error(tmp_path):
 
 def test_unit_metrics_match_event_kpis(tiny_engine):
     """The rule inputs per child equal the event KPIs of each child (both engines)."""
-    from data_access import events as ev
+    from data_access.queries import events as ev
 
     root = un.home_unit(tiny_engine, Scope.all())
     p = parse_period("2026-09")

@@ -5,7 +5,7 @@ rejects CSV (UTF-8 with BOM, opens in Excel). Imports are upserts (re-importing 
 and run in one transaction (a failure halfway leaves the database as it was).
 """
 
-from .events import import_events
-from .grids import import_grids
+from data_access.importers.events import import_events
+from data_access.importers.grids import import_grids
 
 __all__ = ["import_events", "import_grids"]

@@ -10,7 +10,7 @@ from sqlalchemy import Connection, DateTime, Table
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from ..errors import DataAccessError
+from data_access.errors import DataAccessError
 
 
 class ImportFileError(DataAccessError):

@@ -9,11 +9,11 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy import Engine, select
 
-from ..audit import record
-from ..rollups import refresh, slices_of
-from ..schema import events, units
-from ..vocab import CATEGORIES, SOURCES, STATUSES, WHISTLES
-from .common import ImportFileError, Result, pick_columns, upsert, write_rejects
+from data_access.accounts.audit import record
+from data_access.db.rollups import refresh, slices_of
+from data_access.db.schema import events, units
+from data_access.importers.common import ImportFileError, Result, pick_columns, upsert, write_rejects
+from data_access.vocab import CATEGORIES, SOURCES, STATUSES, WHISTLES
 
 ALIASES = {"id": ["id", "事件编号"], "grid_code": ["grid_code", "网格编码"], "category": ["category", "类别"],
            "source": ["source", "来源"], "whistle": ["whistle", "吹哨级别"], "reported_at": ["reported_at", "上报时间"],

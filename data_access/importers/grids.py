@@ -8,11 +8,10 @@ import geopandas as gpd
 import shapely
 from sqlalchemy import Engine, select
 
+from data_access.accounts.audit import record
+from data_access.db.schema import units
+from data_access.importers.common import ImportFileError, Result, pick_columns, upsert, write_rejects
 from geo import gcj02_to_wgs84, transform_geometry
-
-from ..audit import record
-from ..schema import units
-from .common import ImportFileError, Result, pick_columns, upsert, write_rejects
 
 ALIASES = {"code": ["code", "编码"], "name": ["name", "名称"], "level": ["level", "层级"],
            "parent_code": ["parent_code", "parent_cod", "上级编码"], "kind": ["kind", "类型"],
@@ -70,7 +69,7 @@ def import_grids(engine: Engine, path: str, crs: str | None = None, rejects: str
                  actor: str | None = None) -> dict:
     """Validate and upsert every feature of ``path`` into ``units``; returns the summary dict
     {"read", "imported", "rejected", "warnings", "rejects_file"} (read = imported + rejected)."""
-    from ..demo_grid import geometry_columns
+    from data_access.demo.grid import geometry_columns
 
     gdf = read_grid_file(path, crs)
     cols = pick_columns(gdf.columns, ALIASES, ["code", "name", "level"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 from sqlalchemy import Engine, select
 
-from .schema import targets
+from data_access.db.schema import targets
 
 # key -> (value, label, source). Province/city targets from the seed reports.
 DEFAULT_TARGETS: dict[str, tuple[float, str, str]] = {

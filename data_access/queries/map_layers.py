@@ -6,8 +6,8 @@ import pandas as pd
 import shapely
 from sqlalchemy import Engine, select
 
-from .filters import EventFilter, Period, Scope, Unit, _apply_event_filter, _apply_scope
-from .schema import cameras, events, patrols, police_rooms
+from data_access.db.schema import cameras, events, patrols, police_rooms
+from data_access.filters import EventFilter, Period, Scope, Unit, _apply_event_filter, _apply_scope
 
 
 def event_points(engine: Engine, scope: Scope, unit: Unit, period: Period, flt: EventFilter | None = None,

@@ -8,7 +8,7 @@ from datetime import datetime
 import pandas as pd
 from sqlalchemy import Connection, Engine, insert, select
 
-from .schema import audit_log
+from data_access.db.schema import audit_log
 
 ACTIONS = ("login_ok", "login_fail", "logout", "export", "import", "user_change", "token")
 

@@ -16,11 +16,11 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy import Engine, case, func, select
 
-from . import events as ev
-from .filters import Period, Scope, Unit, _apply_scope
-from .schema import events, petitions, sanling_judgements, sanling_subjects, units
+from data_access.db.schema import events, petitions, sanling_judgements, sanling_subjects, units
+from data_access.filters import Period, Scope, Unit, _apply_scope
+from data_access.queries import events as ev
 
-RULES_PATH = Path(__file__).resolve().parent.parent / "config" / "warning_rules.toml"
+RULES_PATH = Path(__file__).resolve().parents[2] / "config" / "warning_rules.toml"
 LEVELS = ("red", "orange", "yellow", "blue")  # most severe first
 SEVERITY = {"red": 4, "orange": 3, "yellow": 2, "blue": 1, "none": 0}
 LABELS = {"red": "红色", "orange": "橙色", "yellow": "黄色", "blue": "蓝色", "none": "正常"}

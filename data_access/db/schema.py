@@ -114,7 +114,7 @@ for _lv in (0, 1, 2):
 
 # Pre-aggregated event counts for units of levels 0–2 by month × category × source × whistle
 # (a district-month KPI reads a few dozen rows instead of ~10k events). Buildings and
-# compounds use the indexed events table directly. Kept current by data_access.rollups.
+# compounds use the indexed events table directly. Kept current by data_access.db.rollups.
 event_rollup = Table(
     "event_rollup",
     metadata,

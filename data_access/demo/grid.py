@@ -8,9 +8,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from data_access.demo.names import DISTRICTS, SUBDISTRICTS, URBAN_SUBDISTRICTS, NameMaker
 from geo import city_layout, load_district_outline, partition
-
-from .demo_names import DISTRICTS, SUBDISTRICTS, URBAN_SUBDISTRICTS, NameMaker
 
 
 @dataclass(frozen=True)

@@ -9,12 +9,12 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy import Engine
 
-from . import warnings
-from .filters import Period, Scope, Unit
-from .patrol import coverage_by_child
-from .units import children
+from data_access.filters import Period, Scope, Unit
+from data_access.queries import warnings
+from data_access.queries.patrol import coverage_by_child
+from data_access.queries.units import children
 
-CONFIG = Path(__file__).resolve().parent.parent / "config" / "ranking.toml"
+CONFIG = Path(__file__).resolve().parents[2] / "config" / "ranking.toml"
 
 
 def load_indicators(path: str | Path | None = None) -> list[dict]:

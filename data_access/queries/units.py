@@ -7,9 +7,9 @@ import pandas as pd
 import shapely
 from sqlalchemy import Engine, func, select
 
-from .errors import OutOfScopeError, UnknownUnitError
-from .filters import Scope, Unit, _apply_scope, validate_code
-from .schema import units
+from data_access.db.schema import units
+from data_access.errors import OutOfScopeError, UnknownUnitError
+from data_access.filters import Scope, Unit, _apply_scope, validate_code
 
 _ANCESTORS = [units.c[f"l{lv}_code"] for lv in range(5)]
 

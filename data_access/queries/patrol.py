@@ -7,9 +7,9 @@ import pandas as pd
 import shapely
 from sqlalchemy import Engine, and_, case, distinct, func, select
 
-from .filters import Period, Scope, Unit, _apply_scope
-from .schema import cameras, patrol_visits, patrols, police_rooms, units
-from .vocab import TEAM_KINDS
+from data_access.db.schema import cameras, patrol_visits, patrols, police_rooms, units
+from data_access.filters import Period, Scope, Unit, _apply_scope
+from data_access.vocab import TEAM_KINDS
 
 PV = patrol_visits
 

@@ -1,9 +1,9 @@
-"""Alembic environment: runs on the connection handed over by data_access.migrate."""
+"""Alembic environment: runs on the connection handed over by data_access.db.migrate."""
 
 from alembic import context
 from sqlalchemy import create_engine
 
-from data_access.schema import metadata
+from data_access.db.schema import metadata
 
 config = context.config
 

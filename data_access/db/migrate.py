@@ -8,7 +8,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine
 
-from .engine import get_engine, normalize_url
+from data_access.db.engine import get_engine, normalize_url
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 

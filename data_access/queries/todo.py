@@ -7,11 +7,11 @@ from datetime import datetime
 import pandas as pd
 from sqlalchemy import Engine, func, select
 
-from . import events as ev
-from .filters import Period, Scope, Unit, _apply_scope
-from .schema import patrol_visits, sanling_judgements, sanling_subjects, units
-from .vocab import SUBJECT_TYPES
-from .workdays import add_workdays, workdays_between
+from data_access.db.schema import patrol_visits, sanling_judgements, sanling_subjects, units
+from data_access.filters import Period, Scope, Unit, _apply_scope
+from data_access.queries import events as ev
+from data_access.vocab import SUBJECT_TYPES
+from data_access.workdays import add_workdays, workdays_between
 
 
 def due_soon(engine: Engine, scope: Scope, unit: Unit, workdays: int = 2, as_of: datetime | None = None,

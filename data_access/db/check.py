@@ -5,8 +5,8 @@ from __future__ import annotations
 import shapely
 from sqlalchemy import Engine, func, select
 
-from . import schema
-from .units import level_counts
+from data_access.db import schema
+from data_access.queries.units import level_counts
 
 # Fact tables whose rows must sit on an existing unit with a consistent ancestor chain.
 FACT_TABLES = ["events", "sanling_subjects", "patrols", "patrol_visits", "cameras", "police_rooms",

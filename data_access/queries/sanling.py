@@ -5,10 +5,10 @@ from __future__ import annotations
 import pandas as pd
 from sqlalchemy import Engine, case, func, select
 
-from .filters import Period, Scope, Unit, _apply_scope
-from .schema import sanling_judgements, sanling_subjects, units
-from .sqlfn import month_of
-from .vocab import SUBJECT_KINDS, SUBJECT_TYPES
+from data_access.db.schema import sanling_judgements, sanling_subjects, units
+from data_access.db.sqlfn import month_of
+from data_access.filters import Period, Scope, Unit, _apply_scope
+from data_access.vocab import SUBJECT_KINDS, SUBJECT_TYPES
 
 S, J = sanling_subjects, sanling_judgements
 

@@ -16,9 +16,10 @@ import pandas as pd
 import shapely
 from sqlalchemy import Engine, delete, insert
 
-from . import rollups, schema
-from .accounts import user_row
-from .demo_facts import (
+from data_access.accounts import user_row
+from data_access.db import rollups, schema
+from data_access.db.migrate import upgrade
+from data_access.demo.facts import (
     _risk,
     build_cameras,
     build_criminal_cases,
@@ -31,9 +32,8 @@ from .demo_facts import (
     build_police_rooms,
     build_subjects,
 )
-from .demo_grid import GridSpec, build_units, geometry_columns
-from .migrate import upgrade
-from .targets import default_target_rows
+from data_access.demo.grid import GridSpec, build_units, geometry_columns
+from data_access.queries.targets import default_target_rows
 
 
 @dataclass(frozen=True)

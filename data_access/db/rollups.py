@@ -15,9 +15,9 @@ from datetime import date
 import pandas as pd
 from sqlalchemy import Connection, Engine, and_, case, delete, func, insert, or_, select, tuple_
 
-from .filters import Period, Scope, Unit
-from .schema import event_rollup, events
-from .sqlfn import month_of
+from data_access.db.schema import event_rollup, events
+from data_access.db.sqlfn import month_of
+from data_access.filters import Period, Scope, Unit
 
 ROLLUP_LEVELS = (0, 1, 2)
 

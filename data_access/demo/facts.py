@@ -14,9 +14,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from .demo_names import EVENT_TITLES, KEY_DEPARTMENTS, NameMaker
-from .vocab import CASE_TYPES, CATEGORIES, DISPUTE_TYPES, SUBJECT_TYPES
-from .workdays import add_workdays
+from data_access.demo.names import EVENT_TITLES, KEY_DEPARTMENTS, NameMaker
+from data_access.vocab import CASE_TYPES, CATEGORIES, DISPUTE_TYPES, SUBJECT_TYPES
+from data_access.workdays import add_workdays
 
 ANC = [f"l{i}_code" for i in range(5)]
 

@@ -10,9 +10,9 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Engine, insert, select, update
 
-from .filters import Scope
-from .schema import auth_sessions, units, users
-from .vocab import ROLES
+from data_access.db.schema import auth_sessions, units, users
+from data_access.filters import Scope
+from data_access.vocab import ROLES
 
 _hasher = PasswordHasher()
 
@@ -81,7 +81,7 @@ def authenticate(engine: Engine, username: str, password: str, now: datetime | N
                  ) -> tuple[dict | None, str]:
     """Check a login. Returns (user, "") or (None, a Chinese message). Audits both outcomes;
     locks the account for LOCK_MINUTES after MAX_FAILURES failures in a row."""
-    from .audit import record
+    from data_access.accounts.audit import record
 
     now = now or datetime.now()
     row = get_user(engine, username) if username else None

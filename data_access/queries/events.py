@@ -17,9 +17,10 @@ from datetime import datetime, timedelta
 import pandas as pd
 from sqlalchemy import Engine, and_, case, func, or_, select
 
-from . import rollups, vocab
-from .filters import EventFilter, Period, Scope, Unit, _apply_event_filter, _apply_scope
-from .schema import event_rollup, events, units
+from data_access import vocab
+from data_access.db import rollups
+from data_access.db.schema import event_rollup, events, units
+from data_access.filters import EventFilter, Period, Scope, Unit, _apply_event_filter, _apply_scope
 
 KPI_KEYS = ("reported", "closed", "closure_rate", "overdue", "overdue_open", "key")
 

@@ -11,9 +11,7 @@ from datetime import date, datetime
 import pandas as pd
 from sqlalchemy import Engine, case, func, select
 
-from .events import _grouped, _with_rate
-from .filters import Period, Scope, Unit, _apply_scope
-from .schema import (
+from data_access.db.schema import (
     cameras,
     criminal_cases,
     event_rollup,
@@ -25,7 +23,9 @@ from .schema import (
     sanling_subjects,
     units,
 )
-from .sqlfn import month_of
+from data_access.db.sqlfn import month_of
+from data_access.filters import Period, Scope, Unit, _apply_scope
+from data_access.queries.events import _grouped, _with_rate
 
 
 def _ratio(a: float, b: float) -> float:

@@ -21,10 +21,19 @@ from datetime import datetime
 import pandas as pd
 from sqlalchemy import Engine, and_, case, distinct, func, insert, select
 
-from . import vocab
-from .filters import Period, Scope, Unit, _apply_scope
-from .indicators import patrol_coverage
-from .schema import audit_log, events, meta, patrol_visits, patrols, sanling_judgements, sanling_subjects, units
+from data_access import vocab
+from data_access.db.schema import (
+    audit_log,
+    events,
+    meta,
+    patrol_visits,
+    patrols,
+    sanling_judgements,
+    sanling_subjects,
+    units,
+)
+from data_access.filters import Period, Scope, Unit, _apply_scope
+from data_access.queries.indicators import patrol_coverage
 
 _ZERO_FLAGS = (("broke_petition", "零上访"), ("broke_accident", "零事故"), ("broke_case", "零案件"))
 

@@ -13,11 +13,11 @@ from datetime import datetime, timedelta
 import numpy as np
 from sqlalchemy import Engine, func, insert, select, update
 
-from .demo_facts import CATEGORY_MIX, DEADLINE_WORKDAYS, SOURCE_MIX
-from .demo_names import EVENT_TITLES
-from .rollups import refresh_for_events
-from .schema import events, meta, units
-from .workdays import add_workdays
+from data_access.db.rollups import refresh_for_events
+from data_access.db.schema import events, meta, units
+from data_access.demo.facts import CATEGORY_MIX, DEADLINE_WORKDAYS, SOURCE_MIX
+from data_access.demo.names import EVENT_TITLES
+from data_access.workdays import add_workdays
 
 ANC = [f"l{i}_code" for i in range(5)]
 NEXT = {"reported": ("dispatched", "dispatched_at"), "dispatched": ("handled", "handled_at"),

@@ -7,10 +7,10 @@ from datetime import datetime
 import pandas as pd
 from sqlalchemy import Engine, case, func, select
 
-from .filters import Period, Scope, Unit, _apply_scope, month_period
-from .schema import criminal_cases, mediation_cases, petitions, safety_inspections, units
-from .sqlfn import month_of
-from .vocab import CASE_TYPES, DISPUTE_TYPES, MEDIATION_STATUSES
+from data_access.db.schema import criminal_cases, mediation_cases, petitions, safety_inspections, units
+from data_access.db.sqlfn import month_of
+from data_access.filters import Period, Scope, Unit, _apply_scope, month_period
+from data_access.vocab import CASE_TYPES, DISPUTE_TYPES, MEDIATION_STATUSES
 
 
 def mediation_by_type(engine: Engine, scope: Scope, unit: Unit, period: Period) -> pd.DataFrame:

@@ -7,9 +7,9 @@ from datetime import datetime
 import pandas as pd
 from sqlalchemy import Engine, select
 
-from .filters import EventFilter, Period, Scope, Unit, _apply_event_filter, _apply_scope
-from .schema import events
-from .vocab import LOOP_STAGES, WHISTLES
+from data_access.db.schema import events
+from data_access.filters import EventFilter, Period, Scope, Unit, _apply_event_filter, _apply_scope
+from data_access.vocab import LOOP_STAGES, WHISTLES
 
 STAGE_COLS = list(LOOP_STAGES)  # reported_at … closed_at
 
