@@ -11,6 +11,8 @@ from data_access.importers.labels import label_overview, map_label
 from data_access.vocab import FIELDS, vocabulary_path
 
 _MSG = "vocab_message"
+_SEP = "\x1f"  # field and label in one option value
+_GEN = "vocab_generation"  # part of the widget keys, so that a mapped label's choices are not kept
 
 
 def _map(pairs: list[tuple[str, str, str]], actor: str) -> None:
@@ -20,16 +22,19 @@ def _map(pairs: list[tuple[str, str, str]], actor: str) -> None:
     except DataAccessError as exc:
         st.session_state[_MSG] = ("error", str(exc))
         return
+    st.session_state[_GEN] = st.session_state.get(_GEN, 0) + 1  # new widgets: the next label, its own default
     st.cache_data.clear()  # every figure that counted these events under 其他
     what = "、".join(f"“{label}”→{FIELDS[f][code]}" for f, label, code in pairs[:5])
     st.session_state[_MSG] = ("success", f"已写入词表：{what}{' 等' if len(pairs) > 5 else ''}；重新归类 {n} 件事件。")
 
 
-def _map_selected(choices: dict[int, tuple[str, str]], actor: str) -> None:
+def _map_selected(actor: str) -> None:
     """The 保存映射 callback: reads the widgets' current values (not those of the previous run)."""
-    field, label = choices[st.session_state["vocab_label"]]
-    code = st.session_state.get(f"vocab_code_{field}") or next(iter(FIELDS[field]))
-    _map([(field, label, code)], actor)
+    gen = st.session_state.get(_GEN, 0)
+    field, label = st.session_state[f"vocab_label_{gen}"].split(_SEP, 1)
+    code = st.session_state.get(f"vocab_code_{field}_{gen}")
+    if code:
+        _map([(field, label, code)], actor)
 
 
 def unmapped_labels(actor: str) -> None:
@@ -51,12 +56,16 @@ def unmapped_labels(actor: str) -> None:
             "field_label": "字段", "label": "原始标签", "events": "事件数", "code_label": "当前计入"}),
             "未识别标签", "vocab_todo")
         a, b, c = st.columns([3, 2, 1], vertical_alignment="bottom")
-        shown = {k: f"{r.field_label} · {r.label}（{r.events} 件）" for k, r in todo.iterrows()}
-        i = a.selectbox("标签", todo.index, format_func=shown.get, key="vocab_label")
-        field = todo.at[i, "field"]
-        b.selectbox("映射为", list(FIELDS[field]), format_func=FIELDS[field].get, key=f"vocab_code_{field}")
-        c.button("保存映射", type="primary", key="vocab_map", on_click=_map_selected,
-                 args=(dict(zip(todo.index, zip(todo["field"], todo["label"]))), actor))
+        # options are the labels themselves: once one is mapped it is no longer offered
+        shown = {f"{r.field}{_SEP}{r.label}": (f"{r.field_label} · {r.label}（{r.events} 件）", r.code)
+                 for r in todo.itertuples()}
+        gen = st.session_state.get(_GEN, 0)
+        choice = a.selectbox("标签", list(shown), format_func=lambda k: shown[k][0], key=f"vocab_label_{gen}")
+        field = choice.split(_SEP, 1)[0]
+        codes = list(FIELDS[field])  # preselected: what it is counted as now (mapping to it confirms that)
+        b.selectbox("映射为", codes, index=codes.index(shown[choice][1]), format_func=FIELDS[field].get,
+                    key=f"vocab_code_{field}_{gen}")
+        c.button("保存映射", type="primary", key="vocab_map", on_click=_map_selected, args=(actor,))
     if not pending.empty:
         st.caption(f"词表已收录、但已导入的事件尚未按词表归类的标签 {len(pending)} 个（例如词表文件被直接修改过）。")
         st.button("按词表重新归类", key="vocab_apply", on_click=_map,
