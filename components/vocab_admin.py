@@ -43,7 +43,11 @@ def unmapped_labels(actor: str) -> None:
     kind, text = st.session_state.pop(_MSG, (None, None))
     if kind:
         (st.success if kind == "success" else st.error)(text)
-    df = label_overview(engine(db_url()))
+    try:
+        df = label_overview(engine(db_url()))
+    except DataAccessError as exc:  # e.g. a hand edit broke the vocabulary file: say so, keep the page
+        st.error(str(exc))
+        return
     todo = df[df["vocab_code"].isna()].reset_index(drop=True)
     pending = df[df["pending"]]
     if todo.empty and pending.empty:

@@ -295,3 +295,20 @@ def test_gbk_file_still_gbk(eng, tmp_path):
     assert out["encoding"] == "gb18030" and (out["imported"], out["rejected"], out["warnings"]) == (200, 0, 0)
     with eng.connect() as conn:
         assert conn.execute(select(events.c.title).where(events.c.id == "G017")).scalar() == "楼道杂物17"
+
+
+def test_vocabulary_file_is_checked(tmp_path):
+    """A word under two codes, an unknown code or broken TOML: a clear error naming the problem."""
+    from data_access.vocab import VocabularyError, normalize_label
+
+    assert normalize_label("（治安类）") == normalize_label("治 安") == "治安"
+    assert normalize_label("１２３４５热线") == "12345热线"
+    bad = tmp_path / "v.toml"
+    for text, message in (('[category]\norder = ["矛盾纠纷"]\n', "同时属于 dispute 和 order"),
+                          ('[category]\nroads = ["道路"]\n', "没有代码 'roads'"),
+                          ('[colour]\nred = ["红"]\n', "未知的字段"),
+                          ("[category\n", "无法读取词表")):
+        bad.write_text(text, encoding="utf-8")
+        with pytest.raises(VocabularyError, match=message):
+            load_vocabulary(bad)
+    assert load_vocabulary(VOCABULARY_PATH).code("source", "市长热线") == "hotline"  # the shipped file is valid
