@@ -10,6 +10,7 @@ import streamlit as st
 from components.auth import require_role, scope
 from components.data import db_url, engine
 from components.import_preview import boundary_overlay
+from components.vocab_admin import unmapped_labels
 from data_access.accounts.audit import recent
 from data_access.importers import import_events, import_grids
 from data_access.importers.common import ImportFileError
@@ -71,6 +72,8 @@ if up is not None:
         if out["rejects_file"]:
             st.download_button("下载拒绝/警告明细", Path(out["rejects_file"]).read_bytes(), file_name=rejects.name,
                                key="data_rejects")
+
+unmapped_labels(user["username"])
 
 st.subheader("操作审计")
 st.dataframe(recent(engine(db_url()), 100).rename(columns={"at": "时间", "username": "用户", "action": "操作",

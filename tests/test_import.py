@@ -155,6 +155,7 @@ def _events_frame(leaf: str) -> pd.DataFrame:
         ("X1", leaf, "矛盾纠纷", "网格员上报", "常规哨", "2026-10-01 08:30", "2026-10-09", "", "待派单"),
         ("X8", leaf, "", "网格员上报", "常规哨", "2026-10-01 08:30", "2026-10-09", "", "待派单"),
         ("X9", leaf, "矛盾纠纷", "网格员上报", "常规哨", "2026-10-01 08:30", "2026-10-09", "", "已办结"),
+        ("X10", leaf, "矛盾纠纷", "网格员上报", "常规哨", "", "2026-10-09", "", "待派单"),
     ]
     return pd.DataFrame(rows, columns=["事件编号", "网格编码", "类别", "来源", "吹哨级别", "上报时间", "办结时限",
                                        "办结时间", "状态"])
@@ -179,19 +180,22 @@ def test_events_formats_reasons_idempotent(eng, tmp_path, fmt):
                 path.read_bytes().decode("utf-8")
     before = _count(eng, events)
     out = import_events(eng, str(path), rejects=str(tmp_path / "r.csv"))
-    assert (out["read"], out["imported"], out["rejected"]) == (10, 3, 7)
+    # X8 has no category: imported under 其他 with a warning (an event is not lost for a missing label)
+    assert (out["read"], out["imported"], out["rejected"], out["warnings"]) == (11, 4, 7, 1)
     text = open(out["rejects_file"], encoding="utf-8-sig").read()
     for reason in EVENT_REASONS:
         assert reason in text, reason
-    assert _count(eng, events) == before + 3
+    assert "类别为空" in open(out["warnings_file"], encoding="utf-8-sig").read()
+    assert _count(eng, events) == before + 4
     with eng.connect() as conn:
         x3 = conn.execute(select(events).where(events.c.id == "X3")).mappings().one()
+        assert conn.execute(select(events.c.category).where(events.c.id == "X8")).scalar() == "other"
         rolled = conn.execute(select(func.sum(event_rollup.c.reported)).where(event_rollup.c.level == 0)).scalar()
     # Excel serial 46298.5: serial 45658 is 2025-01-01, +640 days = 2026-10-03, .5 = noon
     assert str(x3["reported_at"]).startswith("2026-10-03 12:00") and x3["category"] == "environment"
     assert rolled == _count(eng, events)  # rollups refreshed in the same transaction
     again = import_events(eng, str(path), rejects=str(tmp_path / "r2.csv"))
-    assert again["imported"] == 3 and _count(eng, events) == before + 3
+    assert again["imported"] == 4 and _count(eng, events) == before + 4
 
 
 def test_events_import_is_atomic(eng, tmp_path, monkeypatch):
@@ -229,5 +233,5 @@ def test_cli_last_line_json(eng, tmp_path):
                           "--rejects", str(tmp_path / "rj.csv")], capture_output=True, text=True, cwd=ROOT)
     assert out.returncode == 0, out.stderr
     summary = json.loads(out.stdout.strip().splitlines()[-1])
-    assert summary["read"] == summary["imported"] + summary["rejected"] == 10
+    assert summary["read"] == summary["imported"] + summary["rejected"] == 11
     assert summary["encoding"] == "gb18030"

@@ -5,15 +5,24 @@ closed_late. Open-past-deadline counts depend on the clock, so they are never st
 are counted live over the (few) open events. :func:`rebuild` recomputes everything;
 :func:`refresh` recomputes the (district, month) slices that a batch of changed events
 touches — call it in the same transaction as the writes (simulator, importers).
+
+Concurrent writers: a slice is recomputed from scratch (DELETE, then INSERT of fresh counts), which is
+only right if no one else rewrites the same slice between the two. On PostgreSQL :func:`refresh`
+therefore takes a transaction-level advisory lock per (district, month) slice, in sorted order (no
+lock-order deadlocks), before it reads anything: a second writer waits until the first commits, and
+its next statements (READ COMMITTED) then see the first writer's events and rollup rows. On SQLite
+the database's single write lock already serialises writers. Lock waits and deadlocks elsewhere in a
+writer's transaction are retried by :func:`data_access.db.retry.write_transaction`.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from datetime import date
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, and_, case, delete, func, insert, or_, select, tuple_
+from sqlalchemy import Connection, Engine, and_, case, delete, func, insert, or_, select, text, tuple_
 
 from data_access.db.schema import event_rollup, events
 from data_access.db.sqlfn import month_of
@@ -86,6 +95,8 @@ def _insert_rollup(conn: Connection, where=None) -> None:
 
 def rebuild(conn: Connection) -> int:
     """Recompute the whole rollup; returns its row count."""
+    if conn.dialect.name == "postgresql":  # slice refreshes (row-exclusive writes) wait until this commits
+        conn.execute(text("LOCK TABLE event_rollup IN SHARE ROW EXCLUSIVE MODE"))
     conn.execute(delete(event_rollup))
     _insert_rollup(conn)
     return conn.execute(select(func.count()).select_from(event_rollup)).scalar_one()
@@ -101,11 +112,27 @@ def slices_of(conn: Connection, ids: Iterable[str]) -> set[tuple[str, str]]:
     return out
 
 
+def slice_lock_key(l0_code: str, month: str) -> int:
+    """A stable signed 64-bit key for the advisory lock of one (district, month) slice."""
+    digest = hashlib.blake2b(f"event_rollup|{l0_code}|{month}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def _lock_slices(conn: Connection, slices: list[tuple[str, str]]) -> None:
+    """Hold each slice's lock until the transaction ends (PostgreSQL; SQLite has one writer anyway)."""
+    if conn.dialect.name != "postgresql":
+        return
+    for a, m in slices:  # sorted by the caller: every writer takes the locks in the same order
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": slice_lock_key(a, m)})
+
+
 def refresh(conn: Connection, slices: Iterable[tuple[str, str]]) -> None:
-    """Recompute the rollup rows of the given (district l0_code, 'YYYY-MM') slices."""
+    """Recompute the rollup rows of the given (district l0_code, 'YYYY-MM') slices; safe beside other
+    writers of the same slices (see the module docstring)."""
     slices = sorted(set(slices))
     if not slices:
         return
+    _lock_slices(conn, slices)
     in_slice = or_(*[and_(event_rollup.c.l0_code == a, event_rollup.c.month == m) for a, m in slices])
     conn.execute(delete(event_rollup).where(in_slice))
     ev_slice = or_(*[and_(events.c.l0_code == a, events.c.reported_at >= _month_start(m),
@@ -131,4 +158,5 @@ def rebuild_engine(engine: Engine) -> int:
         return rebuild(conn)
 
 
-__all__ = ["period_months", "usable", "rebuild", "refresh", "refresh_for_events", "slices_of", "tuple_"]
+__all__ = ["period_months", "usable", "rebuild", "refresh", "refresh_for_events", "slices_of", "slice_lock_key",
+           "tuple_"]

@@ -38,6 +38,8 @@ metadata = MetaData(
 )
 
 LEVELS = (0, 1, 2, 3, 4)
+RAW_LABEL_FIELDS = ("category", "source", "whistle", "status")
+RAW_LABEL_LENGTH = 100
 
 
 def _ancestor_columns() -> list[Column]:
@@ -97,6 +99,10 @@ events = Table(
     Column("responsible_unit", String(100)),
     Column("lon", Float),
     Column("lat", Float),
+    # A label the vocabulary did not know at import time, as the file wrote it (the event is counted
+    # under a safe default: category/source other, whistle routine, status from its 办结时间); NULL when
+    # the label was known. Kept after an admin maps it, so a mapping can be corrected later.
+    *[Column(f"{f}_raw", String(RAW_LABEL_LENGTH)) for f in RAW_LABEL_FIELDS],
     Index("ix_events_reported", "reported_at"),
     Index("ix_events_status_deadline", "status", "deadline"),
     Index("ix_events_unit", "unit_code"),
@@ -111,6 +117,11 @@ events = Table(
 for _lv in (0, 1, 2):
     Index(f"ix_events_open_l{_lv}", events.c[f"l{_lv}_code"], events.c.reported_at,
           sqlite_where=events.c.closed_at.is_(None), postgresql_where=events.c.closed_at.is_(None))
+
+# Unmapped labels are few: partial indexes keep listing and re-mapping them off the full table.
+for _f in RAW_LABEL_FIELDS:
+    Index(f"ix_events_{_f}_raw", events.c[f"{_f}_raw"], sqlite_where=events.c[f"{_f}_raw"].is_not(None),
+          postgresql_where=events.c[f"{_f}_raw"].is_not(None))
 
 # Pre-aggregated event counts for units of levels 0–2 by month × category × source × whistle
 # (a district-month KPI reads a few dozen rows instead of ~10k events). Buildings and

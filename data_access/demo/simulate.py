@@ -2,7 +2,9 @@
 
 Every tick it reports new events at ``rate`` per minute on random buildings (weighted by
 population) and moves open events one stage along the loop (派单 → 处置 → 核查 → 办结), so
-a wall display visibly changes. Runs until stopped or for ``--minutes``.
+a wall display visibly changes. Runs until stopped or for ``--minutes``. Each tick is one write
+transaction that waits for other writers (an import) and is retried on lock errors; a tick that
+cannot get through at all is skipped, the simulator keeps running.
 """
 
 from __future__ import annotations
@@ -11,12 +13,14 @@ import time
 from datetime import datetime, timedelta
 
 import numpy as np
-from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy import Engine, insert, select, update
 
+from data_access.db.retry import DatabaseBusyError, write_transaction
 from data_access.db.rollups import refresh_for_events
 from data_access.db.schema import events, meta, units
 from data_access.demo.facts import CATEGORY_MIX, DEADLINE_WORKDAYS, SOURCE_MIX
 from data_access.demo.names import EVENT_TITLES
+from data_access.importers.common import upsert
 from data_access.workdays import add_workdays
 
 ANC = [f"l{i}_code" for i in range(5)]
@@ -57,9 +61,11 @@ def tick(engine: Engine, rng: np.random.Generator, n_new: int, n_advance: int, n
             "deadline": datetime.combine(add_workdays(now, wd), datetime.min.time()) + timedelta(hours=18),
             "lon": float(rng.uniform(u.min_lon, u.max_lon)), "lat": float(rng.uniform(u.min_lat, u.max_lat)),
         })
-    advanced = 0
-    touched = [r["id"] for r in rows]
-    with engine.begin() as conn:
+
+    def work(conn) -> int:
+        # run again from the start when another writer held the lock (data_access.db.retry)
+        advanced = 0
+        touched = [r["id"] for r in rows]
         if rows:
             conn.execute(insert(events), rows)
         open_rows = conn.execute(select(events.c.id, events.c.status).where(events.c.closed_at.is_(None))
@@ -76,16 +82,15 @@ def tick(engine: Engine, rng: np.random.Generator, n_new: int, n_advance: int, n
             advanced += 1
         refresh_for_events(conn, touched)
         _touch(conn, now)
-    return {"inserted": len(rows), "advanced": advanced}
+        return advanced
+
+    return {"inserted": len(rows), "advanced": write_transaction(engine, work)}
 
 
 def _touch(conn, now: datetime) -> None:
-    """Record when data last changed (the freshness marker shown on the wall)."""
-    exists = conn.execute(select(func.count()).select_from(meta).where(meta.c.key == "updated_at")).scalar()
-    if exists:
-        conn.execute(update(meta).where(meta.c.key == "updated_at").values(value=now.isoformat()))
-    else:
-        conn.execute(insert(meta).values(key="updated_at", value=now.isoformat()))
+    """Record when data last changed (the freshness marker shown on the wall); an upsert, so two writers
+    recording it at once do not clash on the key."""
+    upsert(conn, meta, [{"key": "updated_at", "value": now.isoformat()}], "key")
 
 
 def run(engine: Engine, rate: float, minutes: float | None = None, interval_s: float = 5.0, seed: int = 1,
@@ -99,6 +104,9 @@ def run(engine: Engine, rate: float, minutes: float | None = None, interval_s: f
         carry += rate * interval_s / 60
         n = int(carry)
         carry -= n
-        out = tick(engine, rng, n, max(1, n), leaves=leaves)
-        log(f"{datetime.now():%H:%M:%S} +{out['inserted']} events, {out['advanced']} advanced")
+        try:
+            out = tick(engine, rng, n, max(1, n), leaves=leaves)
+            log(f"{datetime.now():%H:%M:%S} +{out['inserted']} events, {out['advanced']} advanced")
+        except DatabaseBusyError as exc:  # a long import holds the database: skip this tick, keep running
+            log(f"{datetime.now():%H:%M:%S} {exc}")
         time.sleep(interval_s)

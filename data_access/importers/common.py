@@ -65,6 +65,33 @@ def write_rejects(result: Result, path: str | Path | None, source: str) -> str |
     return str(path)
 
 
+def warnings_path(rejects: str | Path | None, source: str | Path) -> Path:
+    """Where the warnings go: beside the rejects file (``r.csv`` → ``r.warnings.csv``), or beside the
+    source file (``<file>.warnings.csv``) when no rejects file was named."""
+    if rejects:
+        r = Path(rejects)
+        return r.with_name(f"{r.stem}.warnings{r.suffix or '.csv'}")
+    return Path(source).with_suffix(Path(source).suffix + ".warnings.csv")
+
+
+def _cell(value: object) -> object:
+    """A cell a spreadsheet shows as text: a leading = + - @ would make Excel evaluate it as a formula."""
+    return "'" + value if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+def write_warnings(result: Result, path: str | Path) -> str | None:
+    """Write the imported-with-a-warning rows of ``result`` to ``path`` (UTF-8 with BOM, opens in Excel);
+    None when there are none."""
+    if not result.warnings:
+        return None
+    with open(path, "w", encoding="utf-8-sig", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["行号", "编码/编号", "结果", "说明"])
+        for row, key, reason in sorted(result.warnings):
+            w.writerow([row, _cell(key), "已导入(警告)", _cell(reason)])
+    return str(path)
+
+
 def upsert(conn: Connection, table: Table, rows: list[dict], key: str) -> None:
     """Insert or update by primary key ``key`` on SQLite and PostgreSQL."""
     if not rows:

@@ -190,7 +190,7 @@ def event_list(engine: Engine, scope: Scope, unit: Unit, period: Period | None =
 
     ``status``: ``all``, ``open`` (not closed) or ``overdue_open`` (open past deadline at ``as_of``).
     Columns: id, title, unit_code, unit_name, area_name (subdistrict + community names), category,
-    category_label, source, source_label,
+    category_label (with the file's own label when it was not in the vocabulary: 其他（…）), source, source_label,
     whistle, whistle_label, status, status_label, reported_at, deadline, closed_at, lon, lat.
     """
     as_of = as_of or datetime.now()
@@ -199,7 +199,7 @@ def event_list(engine: Engine, scope: Scope, unit: Unit, period: Period | None =
         events.c.id, events.c.title, events.c.unit_code, units.c.name.label("unit_name"),
         (func.coalesce(l1.c.name, "") + func.coalesce(l2.c.name, "")).label("area_name"), events.c.category,
         events.c.source, events.c.whistle, events.c.status, events.c.reported_at, events.c.deadline,
-        events.c.closed_at, events.c.lon, events.c.lat,
+        events.c.closed_at, events.c.lon, events.c.lat, events.c.category_raw, events.c.source_raw,
     ).join(units, units.c.code == events.c.unit_code).outerjoin(l1, l1.c.code == events.c.l1_code).outerjoin(
         l2, l2.c.code == events.c.l2_code)
     if period is not None:
@@ -218,6 +218,9 @@ def event_list(engine: Engine, scope: Scope, unit: Unit, period: Period | None =
     for col, labels in (("category", vocab.CATEGORIES), ("source", vocab.SOURCES), ("whistle", vocab.WHISTLES),
                         ("status", vocab.STATUSES)):
         df.insert(df.columns.get_loc(col) + 1, f"{col}_label", df[col].map(labels))
+    for col in ("category", "source"):  # a label the vocabulary did not know: 其他（共享单车乱停放）
+        raw = df.pop(f"{col}_raw")
+        df[f"{col}_label"] = [lab if pd.isna(r) else f"{lab}（{r}）" for lab, r in zip(df[f"{col}_label"], raw)]
     for col in ("reported_at", "deadline", "closed_at"):
         df[col] = pd.to_datetime(df[col])
     return df

@@ -1,0 +1,92 @@
+"""Write transactions that wait their turn: lock, serialization and deadlock errors are retried.
+
+Concurrent writers (two imports, an import beside the simulator, an admin re-mapping labels) meet
+differently on the two engines:
+
+* SQLite has one writer at a time. A second writer waits ``busy_timeout`` and then fails with
+  "database is locked". :func:`write_transaction` starts with ``BEGIN IMMEDIATE``, so a writer
+  takes the write lock before doing any work (it never fails half-way, when a read would have to be
+  upgraded to a write) and, if the lock stays busy, starts again after a pause.
+* PostgreSQL lets writers run side by side; row locks can deadlock (40P01), a lock can time out
+  (55P03) or a stricter isolation level can refuse a commit (40001). PostgreSQL aborts one of the
+  transactions, which is then run again from the start.
+
+The unit of work is a function of the connection, so it can be run again from the start; it must not
+keep state from a failed attempt (the importer re-reads its file).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import sqlite3
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import DBAPIError
+
+from data_access.errors import DataAccessError
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+ATTEMPTS = 10
+FIRST_DELAY_S = 0.2
+MAX_DELAY_S = 5.0
+_PG_TRANSIENT = {"40001", "40P01", "55P03"}  # serialization failure, deadlock detected, lock not available
+
+
+class DatabaseBusyError(DataAccessError):
+    """Other writers kept the database busy through every attempt."""
+
+    def __init__(self, attempts: int, cause: BaseException):
+        super().__init__(f"数据库繁忙（其他写入正在进行），重试 {attempts} 次仍未成功，请稍后再试 / "
+                         f"database busy after {attempts} attempts: {str(getattr(cause, 'orig', cause))[:120]}")
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True for errors that go away when the transaction is simply run again later."""
+    orig = getattr(exc, "orig", exc)
+    if getattr(orig, "sqlstate", None) in _PG_TRANSIENT:
+        return True
+    if isinstance(orig, sqlite3.OperationalError):
+        msg = str(orig).lower()
+        return "locked" in msg or "busy" in msg
+    return False
+
+
+def begin_write(conn: Connection) -> None:
+    """Take SQLite's write lock now (``BEGIN IMMEDIATE``); nothing to do on PostgreSQL."""
+    if conn.dialect.name != "sqlite":
+        return
+    dbapi = conn.connection.dbapi_connection
+    if not dbapi.in_transaction:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def write_transaction(engine: Engine, work: Callable[[Connection], T], *, attempts: int = ATTEMPTS,
+                      first_delay_s: float = FIRST_DELAY_S, max_delay_s: float = MAX_DELAY_S,
+                      sleep: Callable[[float], None] = time.sleep) -> T:
+    """Run ``work(conn)`` in one write transaction; on a transient error roll back, wait and run it again.
+
+    Waits grow from ``first_delay_s`` to ``max_delay_s`` (doubling, ±50 % jitter so that two writers do
+    not collide again). Raises :class:`DatabaseBusyError` after ``attempts`` failures; any other error
+    is raised at once.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            with engine.begin() as conn:
+                begin_write(conn)
+                return work(conn)
+        except DBAPIError as exc:
+            if not is_transient(exc):
+                raise
+            if attempt == attempts:
+                raise DatabaseBusyError(attempts, exc) from exc
+            delay = min(max_delay_s, first_delay_s * 2 ** (attempt - 1)) * random.uniform(0.5, 1.5)
+            log.info("write attempt %d/%d: %s; again in %.1f s", attempt, attempts,
+                     str(getattr(exc, "orig", exc)).splitlines()[0], delay)
+            sleep(delay)
+    raise AssertionError("unreachable")  # pragma: no cover
