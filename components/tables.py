@@ -7,9 +7,11 @@ import io
 import pandas as pd
 import streamlit as st
 
+from common.spreadsheet import neutralise_workbook
+
 
 def to_excel_bytes(df: pd.DataFrame, sheet: str = "数据") -> bytes:
-    """One sheet, header frozen, column widths fitted to Chinese text."""
+    """One sheet, header frozen, column widths fitted to Chinese text; formula-like text stays text."""
     buf = io.BytesIO()
     with pd.ExcelWriter(buf, engine="openpyxl") as xw:
         df.to_excel(xw, sheet_name=sheet[:31], index=False)
@@ -18,6 +20,7 @@ def to_excel_bytes(df: pd.DataFrame, sheet: str = "数据") -> bytes:
         for i, col in enumerate(df.columns, start=1):
             width = max([len(str(col))] + [len(str(v)) for v in df[col].head(200)]) + 4
             ws.column_dimensions[ws.cell(1, i).column_letter].width = min(48, width)
+        neutralise_workbook(xw.book)
     return buf.getvalue()
 
 
