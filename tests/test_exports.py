@@ -130,3 +130,19 @@ def test_rejects_csv_neutralises_formula_keys(hostile_db, tmp_path):
     assert sorted(keys) == sorted("'" + k for k in (HYPERLINK, DDE, AT_SUM, MINUS))
     assert not [c for r in table for c in r if is_formula_like(c)]
     assert all(r[0].isdigit() for r in table[1:])  # row numbers stay plain numbers
+
+
+def test_pdf_draws_dollar_names_as_text(sqlite_tiny, tmp_path):
+    """A unit name with matplotlib math ($\\frac{1$) is text in the PDF charts, not a failed export."""
+    from reports.pdf import render_pdf
+    from reports.snapshot import build_snapshot
+
+    path = tmp_path / "math.db"
+    with sqlite3.connect(make_url(sqlite_tiny).database) as src, sqlite3.connect(path) as dst:
+        src.backup(dst)
+    eng = get_engine(f"sqlite:///{path}")
+    with eng.begin() as conn:
+        conn.execute(update(units).where(units.c.level == 1).values(name=r"$\frac{1$街道"))
+    root = un.home_unit(eng, Scope.all())
+    snap = build_snapshot(eng, Scope.all(), root, parse_period("2026-09"), as_of=datetime(2026, 10, 31, 12))
+    assert render_pdf(snap)[:5] == b"%PDF-"
