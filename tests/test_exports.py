@@ -11,7 +11,7 @@ from datetime import datetime
 import pandas as pd
 import pytest
 from openpyxl import load_workbook
-from sqlalchemy import make_url, update
+from sqlalchemy import make_url, select, update
 
 from common.spreadsheet import csv_cell, is_formula_like, neutralise_workbook
 from data_access.db.engine import get_engine
@@ -146,3 +146,82 @@ def test_pdf_draws_dollar_names_as_text(sqlite_tiny, tmp_path):
     root = un.home_unit(eng, Scope.all())
     snap = build_snapshot(eng, Scope.all(), root, parse_period("2026-09"), as_of=datetime(2026, 10, 31, 12))
     assert render_pdf(snap)[:5] == b"%PDF-"
+
+
+# --- audit of exports -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def tiny_copy(sqlite_tiny, tmp_path) -> str:
+    """A private copy of the tiny demo (these tests count audit rows)."""
+    path = tmp_path / "copy.db"
+    with sqlite3.connect(make_url(sqlite_tiny).database) as src, sqlite3.connect(path) as dst:
+        src.backup(dst)
+    return f"sqlite:///{path}"
+
+
+def _audit(url: str) -> list[dict]:
+    import json
+
+    from data_access.db.schema import audit_log
+
+    with get_engine(url).connect() as conn:
+        rows = conn.execute(select(audit_log).order_by(audit_log.c.id)).mappings().all()
+    return [{**r, "detail": json.loads(r["detail"] or "{}")} for r in rows]
+
+
+def _cli(*args: str):
+    import subprocess
+    import sys
+
+    from .conftest import ROOT
+
+    return subprocess.run([sys.executable, "-m", "reports", *args], capture_output=True, text=True, cwd=ROOT,
+                          check=False, timeout=300)
+
+
+def test_cli_export_is_audited_as_who_ran_it(tiny_copy, tmp_path):
+    import getpass
+
+    before = len(_audit(tiny_copy))
+    out = _cli("excel", "--db", tiny_copy, "--period", "2026-09", "--user", "staff", "--sections", "kpis",
+               "--out", str(tmp_path / "s.xlsx"))
+    assert out.returncode == 0, out.stderr
+    rows = _audit(tiny_copy)[before:]
+    assert [(r["username"], r["action"]) for r in rows] == [(f"{getpass.getuser()}@cli as staff", "export")]
+
+
+def test_refused_exports_are_audited(tiny_copy, tmp_path):
+    """Out-of-scope unit, unknown unit, bad period, unknown user, unknown or no sections: exit 2, audited."""
+    root = un.home_unit(get_engine(tiny_copy), Scope.all())
+    cases = [("--user", "staff", "--unit", root.code), ("--unit", "nope'--"), ("--period", "0001-01"),
+             ("--user", "nobody"), ("--sections", "kpis,bogus"), ("--sections", ",")]
+    for extra in cases:
+        before = len(_audit(tiny_copy))
+        args = ["pdf", "--db", tiny_copy, "--out", str(tmp_path / "x.pdf")]
+        if "--period" not in extra:
+            args += ["--period", "2026-09"]
+        out = _cli(*args, *extra)
+        assert out.returncode == 2 and "error" in out.stderr and not (tmp_path / "x.pdf").exists(), extra
+        rows = _audit(tiny_copy)[before:]
+        assert len(rows) == 1 and rows[0]["action"] == "export" and rows[0]["detail"].get("refused"), (extra, rows)
+        assert rows[0]["username"].endswith("@cli" + (f" as {extra[1]}" if extra[0] == "--user" else ""))
+
+
+def test_refused_export_through_the_library_is_audited(tiny_copy):
+    """reports.export (used by the 导出报告 page) audits a refusal before raising it."""
+    import reports
+    from data_access.errors import OutOfScopeError
+
+    eng = get_engine(tiny_copy)
+    root = un.home_unit(eng, Scope.all())
+    sub = un.children(eng, Scope.all(), root)["code"].iloc[0]
+    who = reports.Exporter("staff", Scope(sub, 1), "科员")
+    before = len(_audit(tiny_copy))
+    with pytest.raises(OutOfScopeError):
+        reports.export(eng, "excel", who, root.code, "2026-09")
+    with pytest.raises(ValueError):
+        reports.export(eng, "excel", who, sub, "2026-09", sections=())
+    rows = _audit(tiny_copy)[before:]
+    assert [(r["username"], r["detail"]["unit"], bool(r["detail"]["refused"])) for r in rows] == [
+        ("staff", root.code, True), ("staff", sub, True)]
