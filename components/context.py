@@ -13,6 +13,7 @@ from datetime import date, datetime
 
 import streamlit as st
 
+from common.markup import md
 from data_access.errors import DataAccessError, OutOfScopeError
 from data_access.filters import Period, Scope, Unit, month_period, parse_period
 from data_access.queries import units
@@ -55,7 +56,7 @@ def resolve_unit_param(scope: Scope) -> Unit:
     except OutOfScopeError:
         st.warning("无权查看该单位，已显示本单位数据。")
     except DataAccessError as exc:
-        st.warning(f"{exc}。已显示默认单位。")
+        st.warning(f"{md(exc)}。已显示默认单位。")  # the message quotes the URL: literal text
     if "unit" in st.query_params:
         del st.query_params["unit"]
     return units.home_unit(eng, scope)
@@ -68,7 +69,7 @@ def resolve_period_param(scope: Scope) -> Period:
         try:
             return parse_period(token)
         except DataAccessError as exc:
-            st.warning(f"{exc}。已显示默认时间段。")
+            st.warning(f"{md(exc)}。已显示默认时间段。")
             del st.query_params["period"]
     return default_period(scope)
 
@@ -92,6 +93,6 @@ def page_start(title: str, key_prefix: str) -> PageContext:
 
     ctx = page_context()
     latest = query("latest_event_time", ctx.scope, None)
-    st.title(f"{title} · {ctx.unit.name}")
+    st.title(f"{title} · {md(ctx.unit.name)}")
     period_selector(ctx.period, latest.date() if isinstance(latest, datetime) else ctx.period.start, key_prefix)
     return ctx

@@ -32,6 +32,9 @@ LAYERS = {"fill": "四色预警", "labels": "边界与名称", "events": "事件
           "cameras": "视频监控", "police": "警务室"}
 DEFAULT_LAYERS = ("fill", "labels")
 _RGBA = {k: [int(v[i:i + 2], 16) for i in (1, 3, 5)] for k, v in WARNING_COLORS.items()}
+# A text tooltip: the browser sets it as innerText, so a unit name is never parsed as HTML (an "html"
+# tooltip relies on the frontend escaping each interpolated value).
+TOOLTIP = {"text": "{name}\n{warning}", "style": {"fontSize": "14px", "whiteSpace": "pre-line"}}
 STATUS_RGB = {"reported": [255, 82, 82], "dispatched": [255, 179, 0], "handled": [255, 235, 59],
               "closed": [105, 240, 174]}
 
@@ -164,7 +167,7 @@ def grid_map(ctx, layers: set[str] | None = None, height: int = 650, key: str = 
             background=True, get_background_color=[7, 20, 43, 150], background_padding=[3, 1], billboard=True))
     deck_layers += _point_layers(ctx, layers, flt)
     deck = pdk.Deck(layers=deck_layers, initial_view_state=view,
-                    map_provider=None, tooltip={"html": "<b>{name}</b><br/>{warning}", "style": {"fontSize": "14px"}})
+                    map_provider=None, tooltip=TOOLTIP)
     event = st.pydeck_chart(deck, height=height, key=key, on_select="rerun", selection_mode="single-object")
     return _clicked_code(event)
 

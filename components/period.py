@@ -6,7 +6,9 @@ from datetime import date, timedelta
 
 import streamlit as st
 
-from data_access.filters import Period, month_period, parse_period, quarter_period, year_period
+from common.markup import md
+from data_access.errors import InvalidParameterError
+from data_access.filters import MAX_YEAR, MIN_YEAR, Period, month_period, parse_period, quarter_period, year_period
 
 OPTIONS = ["本月", "上月", "本季度", "本年", "自定义"]
 
@@ -28,11 +30,14 @@ def period_selector(current: Period, anchor: date, key_prefix: str) -> Period:
     if name == "自定义":
         with c2:
             picked = st.date_input("起止日期", value=(current.start, current.end - timedelta(days=1)),
+                                   min_value=date(MIN_YEAR, 1, 1), max_value=date(MAX_YEAR, 12, 31),
                                    key=f"{key_prefix}_range", label_visibility="collapsed", format="YYYY-MM-DD")
+        new = current
         if isinstance(picked, tuple) and len(picked) == 2 and picked[0] <= picked[1]:
-            new = parse_period(f"{picked[0]:%Y-%m-%d}..{picked[1]:%Y-%m-%d}")
-        else:
-            new = current
+            try:
+                new = parse_period(f"{picked[0]:%Y-%m-%d}..{picked[1]:%Y-%m-%d}")
+            except InvalidParameterError as exc:  # the widget bounds should prevent it; never a traceback
+                st.warning(md(exc))
     else:
         new = pre[name]
     if (new.start, new.end) != (current.start, current.end):  # a real change, not a relabelling

@@ -24,7 +24,8 @@ def ranking_list(df: pd.DataFrame, value_col: str, value_fmt, link_page: str = "
         rows.append(
             f'<tr><td class="rk">{i}</td><td class="nm"><span class="dot" style="background:{dot}"></span>'
             f'<a href="/{link_page}?unit={html.escape(r.code)}" target="_self">{html.escape(r.name)}</a></td>'
-            f'<td class="bar"><div style="width:{width:.0f}%"></div></td><td class="v">{value_fmt(v)}</td></tr>')
+            f'<td class="bar"><div style="width:{width:.0f}%"></div></td>'
+            f'<td class="v">{html.escape(value_fmt(v))}</td></tr>')
     st.html('<style>.rank{width:100%;border-collapse:collapse;font-size:14px;color:#E6F0FF}'
             '.rank td{padding:2px 4px;border-bottom:1px solid #132B52;white-space:nowrap}'
             '.rank .rk{color:#FFD23F;font-weight:700;width:1.6em;text-align:center}'

@@ -4,7 +4,8 @@ Why not Plotly here: the wall is a fixed 1920×1080 design scaled up by CSS on 4
 and Plotly re-measures and re-scales itself under a CSS zoom/transform (charts drew at twice
 their size). An SVG with a viewBox simply scales, stays sharp, needs no JavaScript, and the
 same figures serve the PDF snapshot. Text is converted to paths, so no font is needed in
-the browser.
+the browser, and no label (data) can become markup: the SVG is shown as an ``<img>`` and
+matplotlib's ``$…$`` math parsing is off.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ def cjk_font() -> FontProperties:
     plt.rcParams["font.family"] = [name, "DejaVu Sans"]
     plt.rcParams["svg.fonttype"] = "path"
     plt.rcParams["axes.unicode_minus"] = False
+    plt.rcParams["text.parse_math"] = False  # labels are data: "$…$" in a name is text, not math
     return FontProperties(family=name)
 
 

@@ -27,7 +27,7 @@ def unit_card(info: dict, kpi: dict, warning: dict, sanling: dict | None = None)
         ("办结率", "closure_rate", pct(kpi["closure_rate"])), ("超期", "overdue", num(kpi["overdue"]))))
     zeros = ""
     if sanling and sanling.get("month"):
-        zeros = (f'<div>三零达标（{sanling["month"]}）：村(社区) {pct(sanling["village_rate"])} · '
+        zeros = (f'<div>三零达标（{html.escape(str(sanling["month"]))}）：村(社区) {pct(sanling["village_rate"])} · '
                  f'企事业 {pct(sanling["enterprise_rate"])}</div>')
     st.html(f"""
 <div data-testid="unit-card" style="background:#0E2347;border:1px solid #1F4C8F;border-left:6px solid {color};

@@ -158,25 +158,44 @@ _YEAR = re.compile(r"^(\d{4})$")
 _RANGE = re.compile(r"^(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})$")
 
 
+# Periods a URL, widget or CLI may ask for. The data of a grid-governance system starts this century;
+# the bounds keep every derived period (previous, year_ago, the end of a range) a valid date, far from
+# date.min/date.max, and keep a typo like 0001-01 or 9999 from becoming a query over millennia.
+MIN_YEAR, MAX_YEAR = 2000, 2100
+
+
 def parse_period(token: str) -> Period:
-    """Parse ``2026-10``, ``2026-Q3``, ``2026`` or ``2026-10-01..2026-10-31`` (inclusive).
+    """Parse ``2026-10``, ``2026-Q3``, ``2026`` or ``2026-10-01..2026-10-31`` (inclusive), years
+    :data:`MIN_YEAR`–:data:`MAX_YEAR`.
 
     Raises :class:`InvalidParameterError` with a Chinese/English message otherwise.
     """
     token = (token or "").strip()
+    period = None
     try:
-        if m := _MONTH.match(token):
-            return month_period(date(int(m[1]), int(m[2]), 1))
-        if m := _QUARTER.match(token):
-            return quarter_period(date(int(m[1]), 3 * int(m[2]) - 2, 1))
-        if m := _YEAR.match(token):
-            return year_period(date(int(m[1]), 1, 1))
         if m := _RANGE.match(token):
             a, b = date.fromisoformat(m[1]), date.fromisoformat(m[2])
-            return Period(a, b + timedelta(days=1), "custom")
+            years = (a.year, b.year)
+        elif m := (_MONTH.match(token) or _QUARTER.match(token) or _YEAR.match(token)):
+            years = (int(m[1]),)
+        else:
+            years = ()
+        if years and not all(MIN_YEAR <= y <= MAX_YEAR for y in years):
+            raise InvalidParameterError(f"时间段须在 {MIN_YEAR}–{MAX_YEAR} 年之间 / period must lie within "
+                                        f"{MIN_YEAR}–{MAX_YEAR}: {token[:40]!r}")
+        if m := _MONTH.match(token):
+            period = month_period(date(int(m[1]), int(m[2]), 1))
+        elif m := _QUARTER.match(token):
+            period = quarter_period(date(int(m[1]), 3 * int(m[2]) - 2, 1))
+        elif m := _YEAR.match(token):
+            period = year_period(date(int(m[1]), 1, 1))
+        elif _RANGE.match(token):
+            period = Period(a, b + timedelta(days=1), "custom")
     except ValueError:
         pass
-    raise InvalidParameterError(f"无法识别的时间段 / unrecognised period: {token[:40]!r}")
+    if period is None:
+        raise InvalidParameterError(f"无法识别的时间段 / unrecognised period: {token[:40]!r}")
+    return period
 
 
 def validate_code(code: object) -> str:

@@ -6,6 +6,7 @@ import time
 import streamlit as st
 
 from common.fmt import num, pct
+from common.markup import h
 from components import header
 from components.context import page_context
 from components.data import target_values
@@ -70,7 +71,7 @@ def wall() -> None:
             st.query_params["unit"] = clicked
             st.rerun()
         if focus is not None:
-            st.html(f'<div class="screen-meta" data-testid="focus">聚焦：<b>{focus["name"]}</b>　上报 '
+            st.html(f'<div class="screen-meta" data-testid="focus">聚焦：<b>{h(focus["name"])}</b>　上报 '
                     f'{num(focus["reported"])} 件　办结率 {pct(focus["closure_rate"])}　'
                     f'超期 {num(focus["overdue"])} 件</div>')
         items = [f'{r.reported_at:%m-%d %H:%M} {r.area_name}{r.unit_name} {r.title}（{r.status_label}）'

@@ -5,6 +5,7 @@ from datetime import date
 import streamlit as st
 
 import reports
+from common.markup import md
 from components.auth import current_user
 from components.context import page_context
 from components.data import query, register
@@ -56,7 +57,7 @@ token = c2.selectbox("统计时段", tokens, index=tokens.index(ctx.period.token
                      format_func=periods.get, key="report_period")
 sections = st.multiselect("报告内容", list(reports.SECTIONS), default=list(reports.SECTIONS),
                           format_func=reports.SECTIONS.get, key="report_sections")
-st.caption(f"编制：{who.author} ｜ 封面（单位、时段、编制、本期要点）始终包含；每次导出都会记入审计日志。")
+st.caption(f"编制：{md(who.author)} ｜ 封面（单位、时段、编制、本期要点）始终包含；每次导出都会记入审计日志。")
 
 b1, b2, _ = st.columns([1, 1, 6])
 make_pdf = b1.button("生成 PDF", type="primary", key="report_make_pdf", disabled=not sections,
@@ -71,7 +72,7 @@ if fmt:
                                     progress=lambda f, msg: bar.progress(min(1.0, f), text=msg))
     except Exception as exc:  # noqa: BLE001 - shown to the user, not swallowed
         bar.empty()
-        st.error(f"报告生成失败：{exc}")
+        st.error(f"报告生成失败：{md(exc)}")
     else:
         ext = "pdf" if fmt == "pdf" else "xlsx"
         st.session_state["report_file"] = {
@@ -82,6 +83,6 @@ if fmt:
 
 done = st.session_state.get("report_file")
 if done:
-    st.success(f"已生成：{done['title']}（{len(done['data']) / 1024:,.0f} KB）")
+    st.success(f"已生成：{md(done['title'])}（{len(done['data']) / 1024:,.0f} KB）")
     st.download_button("下载 " + ("PDF" if done["fmt"] == "pdf" else "Excel"), done["data"], file_name=done["name"],
                        mime=done["mime"], key="report_download")

@@ -3,7 +3,8 @@
 :func:`export` is the one entry point the CLI (``python -m reports``) and the ``report``
 page share: it resolves who is exporting (their scope bounds what is shown), gathers the
 figures once (:func:`reports.snapshot.build_snapshot`), renders them and records the
-export in ``audit_log``.
+export in ``audit_log`` — a refused one too (unit outside the scope, unknown unit, bad period,
+format or sections), with the reason.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 
 from data_access import accounts, vocab
+from data_access.accounts import audit
 from data_access.db.engine import get_engine
+from data_access.errors import DataAccessError
 from data_access.filters import Scope, parse_period
 from data_access.queries import report_data, units
 
@@ -48,6 +51,26 @@ def exporter_for(engine: Engine, username: str) -> Exporter:
     return Exporter(username, scope, f"{name}（{role}）" if name != role else role)
 
 
+def check_sections(sections: tuple[str, ...] | None) -> None:
+    """ValueError unless ``sections`` is None (all) or a non-empty subset of :data:`SECTIONS`."""
+    if sections is None:
+        return
+    if not sections:
+        raise ValueError("no sections chosen / 未选择报告内容")
+    if bad := [s for s in sections if s not in SECTIONS]:
+        raise ValueError(f"unknown section(s): {', '.join(map(str, bad))}")
+
+
+def log_refused(engine: Engine, who: Exporter, fmt: str, unit_code: str | None, period_token: str,
+                sections: tuple[str, ...] | None, reason: Exception | str) -> None:
+    """Audit an export that was refused (action ``export``, detail with ``refused``: the reason)."""
+    detail = {"unit": unit_code, "period": str(period_token)[:40], "format": str(fmt)[:10],
+              "refused": str(reason)[:200]}
+    if sections is not None:
+        detail["sections"] = [str(s)[:20] for s in sections]
+    audit.record(engine, who.username, "export", detail)
+
+
 def gather(db: str | Engine, who: Exporter, unit_code: str | None, period_token: str,
              sections: tuple[str, ...] | None = None,
              progress: Callable[[float, str], None] | None = None) -> Snapshot:
@@ -63,13 +86,19 @@ def export(db: str | Engine, fmt: str, who: Exporter, unit_code: str | None, per
            progress: Callable[[float, str], None] | None = None) -> tuple[bytes, Snapshot]:
     """Render a snapshot as ``fmt`` ('pdf' or 'excel') and audit the export; returns (bytes, snapshot).
 
-    Raises :class:`data_access.errors.DataAccessError` for a bad unit, period or scope.
+    Raises :class:`data_access.errors.DataAccessError` for a bad unit, period or scope and
+    ValueError for a bad format or sections; the refusal is audited before it is raised.
     """
-    if fmt not in FORMATS:
-        raise ValueError(f"format must be one of {FORMATS}")
     engine = db if isinstance(db, Engine) else get_engine(db)
     step = progress or (lambda _f, _m: None)
-    snap = gather(engine, who, unit_code, period_token, sections, progress=step)
+    try:
+        if fmt not in FORMATS:
+            raise ValueError(f"format must be one of {FORMATS}")
+        check_sections(sections)
+        snap = gather(engine, who, unit_code, period_token, sections, progress=step)
+    except (DataAccessError, ValueError) as exc:
+        log_refused(engine, who, fmt, unit_code, period_token, sections, exc)
+        raise
     step(0.82, "排版 PDF" if fmt == "pdf" else "写入 Excel")
     if fmt == "pdf":
         from .pdf import render_pdf
@@ -84,4 +113,5 @@ def export(db: str | Engine, fmt: str, who: Exporter, unit_code: str | None, per
     return data, snap
 
 
-__all__ = ["FORMATS", "SECTIONS", "Exporter", "Snapshot", "exporter_for", "export", "gather", "leader"]
+__all__ = ["FORMATS", "SECTIONS", "Exporter", "Snapshot", "check_sections", "exporter_for", "export", "gather",
+           "leader", "log_refused"]

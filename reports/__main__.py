@@ -1,13 +1,18 @@
 """``python -m reports {pdf,excel} --db URL --unit CODE --period YYYY-MM --out FILE [--user NAME]``.
 
 Prints one JSON line: the file written, its size, unit, period and seconds taken. Exit 2 on a
-bad argument (unknown unit, unit outside the user's scope, bad period, unknown user).
+bad argument (unknown unit, unit outside the user's scope, bad period, unknown user, unknown
+sections); a refused export is audited too. The audit names who ran the command — the operating
+system user, e.g. ``root@cli as staff`` for ``--user staff`` — since nobody logged in as ``staff``.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import getpass
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -15,7 +20,16 @@ from pathlib import Path
 from data_access.db.engine import get_engine
 from data_access.errors import DataAccessError
 
-from . import SECTIONS, export, exporter_for, leader
+from . import SECTIONS, Exporter, check_sections, export, exporter_for, leader, log_refused
+
+
+def cli_username(as_user: str | None) -> str:
+    """The audit name of a command-line export: ``<os user>@cli``, plus ``as <account>`` with --user."""
+    try:
+        who = getpass.getuser()
+    except Exception:  # noqa: BLE001 - no login name in the environment or passwd: use the uid
+        who = f"uid{os.getuid()}"
+    return f"{who}@cli" + (f" as {as_user}" if as_user else "")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -31,12 +45,16 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     t0 = time.perf_counter()
     engine = get_engine(args.db)
-    sections = tuple(s.strip() for s in args.sections.split(",")) if args.sections else None
-    if sections and (bad := [s for s in sections if s not in SECTIONS]):
-        print(f"unknown section(s): {', '.join(bad)}", file=sys.stderr)
+    sections = tuple(s.strip() for s in args.sections.split(",") if s.strip()) if args.sections is not None else None
+    name = cli_username(args.user)
+    try:
+        check_sections(sections)
+        who = dataclasses.replace(exporter_for(engine, args.user) if args.user else leader(), username=name)
+    except ValueError as exc:
+        log_refused(engine, Exporter(name, leader().scope, ""), args.format, args.unit, args.period, sections, exc)
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     try:
-        who = exporter_for(engine, args.user) if args.user else leader()
         data, snap = export(engine, args.format, who, args.unit, args.period, sections)
     except (DataAccessError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -48,6 +48,7 @@ def setup_matplotlib() -> None:
     plt.rcParams.update({
         "font.family": [FONT_FAMILY],
         "axes.unicode_minus": False,
+        "text.parse_math": False,  # unit names are data: "$…$" in a name is text, not math (or an error)
         "svg.fonttype": "path",
         "svg.hashsalt": "snapshot",  # stable ids: the same figure gives the same bytes
         "axes.edgecolor": GRID,

@@ -1,7 +1,8 @@
 """The meeting snapshot as an Excel workbook: one sheet per table, Chinese headers.
 
 Numbers stay numbers (rates as fractions with a percent format, counts with thousands
-separators, times as Excel date-times), the header row is frozen and filterable, and the
+separators, times as Excel date-times), text that looks like a formula stays text
+(:mod:`common.spreadsheet`), the header row is frozen and filterable, and the
 first sheet ("说明") says what the workbook is: unit, period, source, author, time.
 """
 
@@ -15,6 +16,8 @@ import pandas as pd
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
+
+from common.spreadsheet import neutralise_workbook
 
 from .snapshot import Snapshot, Table
 
@@ -99,6 +102,7 @@ def render_excel(snap: Snapshot) -> bytes:
     for key in SHEET_ORDER:
         if key in snap.tables and snap.has("kpis" if key == "sources" else key):
             _write_table(wb, snap.tables[key])
+    neutralise_workbook(wb)  # event titles, unit and subject names are data: never formulas
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

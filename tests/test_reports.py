@@ -7,6 +7,7 @@ for the same period; the workbook is read back with openpyxl.
 
 from __future__ import annotations
 
+import getpass
 import io
 import json
 import math
@@ -424,8 +425,9 @@ def test_cli_pdf_and_excel_are_audited(sqlite_tiny, tmp_path):
     with engine.connect() as conn:
         rows = conn.execute(select(schema.audit_log).where(schema.audit_log.c.id > before)
                             .order_by(schema.audit_log.c.id)).mappings().all()
+    me = f"{getpass.getuser()}@cli"  # who ran the command, not the account whose scope it used
     assert [(r["username"], r["action"], json.loads(r["detail"])["format"]) for r in rows] == [
-        ("cli", "export", "pdf"), ("staff", "export", "excel")]
+        (me, "export", "pdf"), (f"{me} as staff", "export", "excel")]
     assert json.loads(rows[1]["detail"])["unit"] == sub.code
 
 

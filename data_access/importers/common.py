@@ -10,6 +10,7 @@ from sqlalchemy import Connection, DateTime, Table
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from common.spreadsheet import csv_cell
 from data_access.errors import DataAccessError
 
 
@@ -51,7 +52,11 @@ class Result:
 
 
 def write_rejects(result: Result, path: str | Path | None, source: str) -> str | None:
-    """Write rejected rows and warnings to ``path`` (default: next to the source file)."""
+    """Write rejected rows and warnings to ``path`` (default: next to the source file).
+
+    Keys and reasons quote the imported file, so formula-like text is neutralised
+    (:func:`common.spreadsheet.csv_cell`) before a clerk opens the CSV in Excel.
+    """
     if not result.rejects and not result.warnings:
         return None
     path = Path(path) if path else Path(source).with_suffix(Path(source).suffix + ".rejects.csv")
@@ -59,9 +64,9 @@ def write_rejects(result: Result, path: str | Path | None, source: str) -> str |
         w = csv.writer(fh)
         w.writerow(["行号", "编码/编号", "结果", "原因"])
         for row, key, reason in sorted(result.rejects):
-            w.writerow([row, key, "拒绝", reason])
+            w.writerow([csv_cell(v) for v in (row, key, "拒绝", reason)])
         for row, key, reason in sorted(result.warnings):
-            w.writerow([row, key, "警告(已导入)", reason])
+            w.writerow([csv_cell(v) for v in (row, key, "警告(已导入)", reason)])
     return str(path)
 
 

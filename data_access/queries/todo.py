@@ -8,6 +8,7 @@ import pandas as pd
 from sqlalchemy import Engine, func, select
 
 from data_access.db.schema import patrol_visits, sanling_judgements, sanling_subjects, units
+from data_access.errors import OutOfScopeError
 from data_access.filters import Period, Scope, Unit, _apply_scope
 from data_access.queries import events as ev
 from data_access.vocab import SUBJECT_TYPES
@@ -78,8 +79,11 @@ def peer_benchmark(engine: Engine, scope: Scope, unit: Unit, period: Period) -> 
 
     Deliberately reads the peers' figures (which the caller's scope does not cover) but returns
     nothing that identifies another unit: keys peers (count), rank (1 = best closure rate),
-    peer_avg_closure_rate, peer_avg_overdue_share, own_closure_rate.
+    peer_avg_closure_rate, peer_avg_overdue_share, own_closure_rate. Raises :class:`OutOfScopeError`
+    for a ``unit`` outside ``scope``: its rank and rate are that unit's figures.
     """
+    if not unit.within(scope):
+        raise OutOfScopeError(unit.code)
     if unit.level == 0:
         return {"peers": 1, "rank": 1, "peer_avg_closure_rate": float("nan"), "peer_avg_overdue_share": float("nan"),
                 "own_closure_rate": float("nan")}
