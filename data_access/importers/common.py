@@ -79,11 +79,6 @@ def warnings_path(rejects: str | Path | None, source: str | Path) -> Path:
     return Path(source).with_suffix(Path(source).suffix + ".warnings.csv")
 
 
-def _cell(value: object) -> object:
-    """A cell a spreadsheet shows as text: a leading = + - @ would make Excel evaluate it as a formula."""
-    return "'" + value if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
 def write_warnings(result: Result, path: str | Path) -> str | None:
     """Write the imported-with-a-warning rows of ``result`` to ``path`` (UTF-8 with BOM, opens in Excel);
     None when there are none."""
@@ -93,7 +88,7 @@ def write_warnings(result: Result, path: str | Path) -> str | None:
         w = csv.writer(fh)
         w.writerow(["行号", "编码/编号", "结果", "说明"])
         for row, key, reason in sorted(result.warnings):
-            w.writerow([row, _cell(key), "已导入(警告)", _cell(reason)])
+            w.writerow([csv_cell(v) for v in (row, key, "已导入(警告)", reason)])
     return str(path)
 
 
