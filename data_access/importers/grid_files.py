@@ -10,8 +10,9 @@ only after these checks (each refusal is an :class:`ImportFileError` with a Chin
   object; the SQLite header with a GeoPackage application id; XML with no DTD or entity, checked with
   ``defusedxml``; a Shapefile header), and after opening GDAL must report that driver;
 * GDAL keeps only those four drivers in this process (``GDAL_SKIP``: OGR_VRT, GDALG, SQLite, HTTP,
-  WFS, … are unregistered), its network file systems (``/vsicurl/`` …) refuse every name
-  (``CPL_VSIL_CURL_ALLOWED_EXTENSIONS``) and it never lists directories on open;
+  WFS, … are unregistered; LIBKML never fetches external styles), its network file systems
+  (``/vsicurl/`` …) refuse every name (``CPL_VSIL_CURL_ALLOWED_EXTENSIONS``) and it never lists
+  directories on open;
 * a GeoJSON ``crs`` anywhere in the file must be a plain name or EPSG code (never a link or URL);
 * a zip is unpacked here, not through ``/vsizip/``: only the parts of one Shapefile, no nested
   archive, link or path outside the folder, unpacked size counted while unpacking; the parts are
@@ -38,7 +39,9 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from data_access.importers.common import ImportFileError
 
-DRIVERS = {".geojson": "GeoJSON", ".json": "GeoJSON", ".zip": "ESRI Shapefile", ".gpkg": "GPKG", ".kml": "KML"}
+# LIBKML (not the plain KML driver) because only it reads a placemark's ExtendedData, where the
+# code, level and parent of a unit are.
+DRIVERS = {".geojson": "GeoJSON", ".json": "GeoJSON", ".zip": "ESRI Shapefile", ".gpkg": "GPKG", ".kml": "LIBKML"}
 EXTENSIONS = tuple(DRIVERS)
 
 # Parts of a Shapefile that may travel in its zip; anything else is refused.
@@ -124,6 +127,8 @@ def lock_down_gdal() -> None:
             "GDAL_HTTP_CONNECTTIMEOUT": "1",
             "GDAL_HTTP_MAX_RETRY": "0",
             "CPL_VSIL_CURL_HEADER_FILE_KVP_ENABLED": "NO",
+            "LIBKML_EXTERNAL_STYLE": "NO",  # never fetch a styleUrl pointing elsewhere
+            "LIBKML_RESOLVE_STYLE": "NO",
         })
         _ogr._register_drivers()
         left = set(pyogrio.list_drivers()) - keep
@@ -309,7 +314,7 @@ def _check_kml(path: Path) -> None:
         raise ImportFileError(f"KML 不是有效的 XML：{exc}") from None
 
 
-_CHECKS = {"GeoJSON": _check_geojson, "GPKG": _check_gpkg, "KML": _check_kml}
+_CHECKS = {"GeoJSON": _check_geojson, "GPKG": _check_gpkg, "LIBKML": _check_kml}
 
 
 def _unpack_shapefile(zip_path: Path, dest: Path, limits: Limits) -> Path:
