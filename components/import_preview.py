@@ -24,9 +24,19 @@ def _features(gdf: gpd.GeoDataFrame) -> dict:
     gdf = gdf[["code", "name", "geometry"]].copy()
     for col in ("code", "name"):  # the tooltip is HTML and these come from an uploaded file
         gdf[col] = [html.escape(str(v)) for v in gdf[col]]
-    # about a metre: the preview draws outlines, a file's survey detail would only weigh on the browser
-    gdf["geometry"] = [round_coords(shapely.simplify(g, 1e-5, preserve_topology=True)) for g in gdf.geometry]
+    gdf["geometry"] = [_display(g) for g in gdf.geometry]
     return json.loads(gdf.to_json(drop_id=True))
+
+
+def _display(geom):
+    """``geom`` simplified to about a metre and rounded (outlines only; survey detail would weigh on the
+    browser); an invalid geometry from a file is repaired first, and shown as it is if that fails."""
+    try:
+        if not geom.is_valid:
+            geom = shapely.make_valid(geom)
+        return round_coords(shapely.simplify(geom, 1e-5, preserve_topology=True))
+    except shapely.errors.GEOSException:
+        return geom
 
 
 def boundary_overlay(new: gpd.GeoDataFrame, scope: Scope, total: int | None = None, height: int = 460) -> dict:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from datetime import date
 
@@ -149,6 +150,9 @@ def cmd_import(args) -> int:
     from data_access.importers.common import ImportFileError
 
     eng = get_engine(args.db)
+    nice = os.environ.get("IMPORT_NICE", "")
+    if nice.isdigit() and hasattr(os, "nice"):  # the page's background import yields to the server
+        os.nice(int(nice))
     try:
         if args.command == "import-grids":
             out = import_grids(eng, args.file, crs=args.crs, rejects=args.rejects, actor=args.actor,
@@ -168,7 +172,6 @@ def _progress_writer(path: str | None):
     replaced atomically so a reader never sees half a file), or None without a path."""
     if not path:
         return None
-    import os
 
     def write(done: int, total: int, stage: str) -> None:
         tmp = f"{path}.tmp"

@@ -10,7 +10,9 @@ import sqlite3
 import tempfile
 import time
 
+import geopandas as gpd
 import pytest
+import shapely
 from sqlalchemy import make_url, select
 from streamlit.testing.v1 import AppTest
 
@@ -178,3 +180,17 @@ def test_boundary_import_runs_beside_the_page_and_shows_its_result(page):
         actions = [r[0] for r in conn.execute(select(audit_log.c.action, audit_log.c.username)
                                               .where(audit_log.c.action == "import"))]
     assert actions == ["import"]
+
+
+def test_preview_of_invalid_polygons_draws_instead_of_failing(page):
+    """A file's self-intersecting or degenerate polygons are repaired for the preview map, never an error."""
+    at, url, tmp = page
+    bowtie = shapely.Polygon([(114.6, 33.6), (114.601, 33.601), (114.601, 33.6), (114.6, 33.601)])
+    spike = shapely.Polygon([(114.6, 33.6), (114.6000001, 33.6), (114.6000001, 33.60000001), (114.6, 33.6),
+                             (114.6, 33.6001), (114.6, 33.6)])
+    gdf = gpd.GeoDataFrame({"code": ["B1", "B2"], "name": ["自交", "尖刺"], "level": [4, 4], "parent_code": ["P", "P"]},
+                           geometry=[bowtie, spike], crs="EPSG:4326")
+    at.file_uploader(key="data_file_网格边界").set_value(("bad.geojson", gdf.to_json().encode(), "application/json"))
+    at.run()
+    assert not at.exception, at.exception
+    assert any("待导入边界（2）" in str(h.proto.body) for h in at.get("html"))

@@ -1,8 +1,8 @@
 """Imports in a child process, so the server stays responsive and its memory small.
 
 :func:`start_grid_import` copies the file into a private job folder and runs
-``python -m data_access import-grids`` there (the database URL passed in the environment, never on
-the command line); :meth:`ImportJob.poll` reads the child's progress file and, once it has exited,
+``python -m data_access import-grids`` there at a lower CPU priority (the database URL passed in the
+environment, never on the command line); :meth:`ImportJob.poll` reads the child's progress file and, once it has exited,
 its JSON summary (the last line it printed). :meth:`ImportJob.cleanup` deletes the folder, input
 copy and rejects file included (read the rejects first with :meth:`ImportJob.rejects_bytes`).
 """
@@ -114,7 +114,7 @@ def start_grid_import(db_url: str, source: str | Path, crs: str | None, actor: s
            "--progress", str(folder / "progress.json"), "--actor", actor]
     if crs:
         cmd += ["--crs", crs]
-    env = {**os.environ, "DATABASE_URL": db_url, "PYTHONPATH": str(PROJECT_ROOT)}
+    env = {**os.environ, "DATABASE_URL": db_url, "PYTHONPATH": str(PROJECT_ROOT), "IMPORT_NICE": "10"}
     out = open(folder / "out.txt", "w", encoding="utf-8")  # noqa: SIM115 - closed by the job
     err = open(folder / "err.txt", "w", encoding="utf-8")  # noqa: SIM115
     proc = subprocess.Popen(cmd, cwd=PROJECT_ROOT, env=env, stdout=out, stderr=err, stdin=subprocess.DEVNULL)
