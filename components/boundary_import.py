@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 
 import pandas as pd
 import streamlit as st
@@ -22,6 +23,11 @@ from .uploads import stored_upload
 
 CRS_CHOICES = ["文件自带", "wgs84", "cgcs2000", "gcj02"]
 POLL_S = 1.0
+
+
+def _md(text) -> str:
+    """Text from a file (its name, columns, layer, a reader's message) shown literally in Markdown."""
+    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~$:])", r"\\\1", str(text))
 
 
 def boundary_section(user: dict, scope: Scope) -> None:
@@ -42,9 +48,9 @@ def boundary_section(user: dict, scope: Scope) -> None:
     preview = _preview(stored, crs, user, limits)
     if preview is None:
         return
-    st.caption(f"{preview.features:,} 个要素 · 列：{', '.join(preview.columns)}"
-               + (f" · 共 {len(preview.layers)} 个图层，只导入第一个「{preview.layers[0]}」" if len(preview.layers) > 1
-                  else ""))
+    st.caption(f"{preview.features:,} 个要素 · 列：{_md(', '.join(preview.columns))}"
+               + (f" · 共 {len(preview.layers)} 个图层，只导入第一个「{_md(preview.layers[0])}」"
+                  if len(preview.layers) > 1 else ""))
     st.dataframe(preview.table, hide_index=True)
     boundary_overlay(preview.sample, scope, total=preview.features)
     if preview.existing:
@@ -76,7 +82,7 @@ def _preview(stored, crs: str, user: dict, limits: Limits) -> GridPreview | None
             cached = (key, str(exc))
         st.session_state["grid_preview"] = cached
     if isinstance(cached[1], str):
-        st.error(f"无法预览该文件：{cached[1]}")
+        st.error(f"无法预览该文件：{_md(cached[1])}")
         return None
     return cached[1]
 
@@ -98,11 +104,11 @@ def _job_panel() -> None:
         return
     name, status, rejects = result
     if status.state == "failed":
-        st.error(f"导入失败（{name}）：{status.error}")
+        st.error(f"导入失败（{_md(name)}）：{_md(status.error)}")
         return
     out = status.result
     moved = f"，{out['moved']} 个单位的上级已变更（下级与业务数据已随之迁移）" if out.get("moved") else ""
-    st.success(f"{name}：读取 {out['read']} 行：导入 {out['imported']} 行，拒绝 {out['rejected']} 行，"
+    st.success(f"{_md(name)}：读取 {out['read']} 行：导入 {out['imported']} 行，拒绝 {out['rejected']} 行，"
                f"警告 {out['warnings']} 条{moved}")
     st.code(json.dumps({k: v for k, v in out.items() if k != "rejects_file"}, ensure_ascii=False))
     if rejects:
@@ -117,5 +123,7 @@ def _progress(job: ImportJob) -> None:
     if status.state != "running":
         st.rerun()  # the whole page: result, refreshed caches
     frac = status.done / status.total if status.total else 0.0
-    text = f"正在导入 {job.name}：{status.stage}" + (f" {status.done:,} / {status.total:,}" if status.total else "")
+    text = f"正在导入 {_md(job.name)}：{status.stage}"
+    if status.total:
+        text += f" {status.done:,} / {status.total:,}"
     st.progress(min(frac, 1.0), text=text)

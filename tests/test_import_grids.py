@@ -350,3 +350,33 @@ def test_numeric_text_helpers():
     assert _text(pd.NA) == "" and _text(" 41 ") == "41"
     assert [_population(s) for s in ("30000", "30,000", "3e4", "约三万", "-5", "1.5", "9" * 12)] == \
         [30000, 30000, 30000, None, None, None, None]
+
+
+def test_other_layers_are_reported_not_dropped_silently(eng, tmp_path):
+    path = tmp_path / "two.gpkg"
+    _many_cells(eng, 3).to_file(path, driver="GPKG", layer="cells")
+    _many_cells(eng, 5).to_file(path, driver="GPKG", layer="more")
+    out = import_grids(eng, str(path), rejects=str(tmp_path / "r.csv"))
+    assert out["imported"] == 3 and out["warnings"] == 1
+    assert "只导入了第一个「cells」" in open(out["rejects_file"], encoding="utf-8-sig").read()
+
+
+def test_a_job_left_by_its_session_cleans_up_after_itself(eng, tmp_path):
+    """The session ended (the job object is gone) while the child ran: it finishes, its folder goes."""
+    import gc
+
+    from data_access.importers.jobs import start_grid_import
+
+    path = tmp_path / "cells.geojson"
+    _many_cells(eng, 5).to_file(path, driver="GeoJSON")
+    job = start_grid_import(_url(eng), path, None, "admin")
+    folder, proc = job.folder, job.proc
+    del job
+    gc.collect()
+    proc.wait(120)
+    for _ in range(50):
+        if not folder.exists():
+            break
+        __import__("time").sleep(0.1)
+    assert not folder.exists()
+    assert _units(eng).index.isin(_many_cells(eng, 5)["code"]).sum() == 5

@@ -76,7 +76,9 @@ def read_grid_file(path: str, crs: str | None = None, limits: Limits | None = No
     flag = crs_flag(crs)
     with opened(path, limits) as (local, info):
         gdf = read(local, info, max_features=max_features)
-    return _to_wgs84(gdf, flag)
+    gdf = _to_wgs84(gdf, flag)
+    gdf.attrs["layers"] = info.layers
+    return gdf
 
 
 def _to_wgs84(gdf, flag: str | None) -> gpd.GeoDataFrame:
@@ -205,6 +207,9 @@ def import_grids(engine: Engine, path: str, crs: str | None = None, rejects: str
     gdf = read_grid_file(path, crs, limits)
     cols = pick_columns(gdf.columns, ALIASES, ["code", "name", "level"])
     res = Result(read=len(gdf))
+    layers = gdf.attrs.get("layers", ())
+    if len(layers) > 1:
+        res.warnings.append((0, "", f"文件含 {len(layers)} 个图层，只导入了第一个「{layers[0]}」"))
     known = _known(engine)
     records = gdf.to_dict("records")
     levels = [_level(r.get(cols["level"])) for r in records]

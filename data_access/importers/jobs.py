@@ -16,6 +16,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,6 +45,11 @@ class ImportJob:
     proc: subprocess.Popen
     name: str
     _files: list = field(default_factory=list, repr=False)
+    _finalizer: weakref.finalize | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        # A session that ends while its import runs: let the import finish, then remove its folder.
+        self._finalizer = weakref.finalize(self, _reap_later, self.proc, self.folder, list(self._files))
 
     def poll(self) -> JobStatus:
         """The job's state now (never blocks)."""
@@ -81,11 +88,23 @@ class ImportJob:
                 self.proc.wait()
         self._close()
         shutil.rmtree(self.folder, ignore_errors=True)
+        if self._finalizer is not None:
+            self._finalizer.detach()
 
     def _close(self) -> None:
         for fh in self._files:
             fh.close()
         self._files.clear()
+
+
+def _reap_later(proc: subprocess.Popen, folder: Path, files: list) -> None:
+    def reap() -> None:
+        proc.wait()
+        for fh in files:
+            fh.close()
+        shutil.rmtree(folder, ignore_errors=True)
+
+    threading.Thread(target=reap, daemon=True, name="import-job-reaper").start()
 
 
 def _read_json(path: Path) -> dict | None:
