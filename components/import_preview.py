@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import html
 import json
 
 import geopandas as gpd
 import pydeck as pdk
+import shapely
 import streamlit as st
 
 from data_access.filters import Scope
@@ -20,18 +22,30 @@ NEW_RGB, OLD_RGB = [0, 229, 255], [255, 179, 0]
 
 def _features(gdf: gpd.GeoDataFrame) -> dict:
     gdf = gdf[["code", "name", "geometry"]].copy()
-    gdf["geometry"] = [round_coords(g) for g in gdf.geometry]
+    for col in ("code", "name"):  # the tooltip is HTML and these come from an uploaded file
+        gdf[col] = [html.escape(str(v)) for v in gdf[col]]
+    gdf["geometry"] = [_display(g) for g in gdf.geometry]
     return json.loads(gdf.to_json(drop_id=True))
 
 
-def boundary_overlay(new: gpd.GeoDataFrame, scope: Scope, height: int = 460) -> dict:
-    """Draw ``new`` (columns code, name, level, geometry; EPSG:4326) filled in cyan under the outlines
-    of the existing units of the same levels around it (amber). Returns counts {"new", "existing"
-    (outlines drawn), "replaced"} where replaced = codes already in the database (a re-import
-    updates them)."""
+def _display(geom):
+    """``geom`` simplified to about a metre and rounded (outlines only; survey detail would weigh on the
+    browser); an invalid geometry from a file is repaired first, and shown as it is if that fails."""
+    try:
+        if not geom.is_valid:
+            geom = shapely.make_valid(geom)
+        return round_coords(shapely.simplify(geom, 1e-5, preserve_topology=True))
+    except shapely.errors.GEOSException:
+        return geom
+
+
+def boundary_overlay(new: gpd.GeoDataFrame, scope: Scope, total: int | None = None, height: int = 460) -> dict:
+    """Draw ``new`` (columns code, name, level, geometry; EPSG:4326: the file's first features, a
+    sample of ``total``) filled in cyan under the outlines of the existing units of the same levels
+    around it (amber). Returns counts {"new", "existing" (outlines drawn)}."""
     if new.empty:
         st.info("文件中没有可显示的边界。")
-        return {"new": 0, "existing": 0, "replaced": 0}
+        return {"new": 0, "existing": 0}
     bounds = tuple(float(v) for v in new.total_bounds)
     x0, y0, x1, y1 = bounds
     dx, dy = (x1 - x0) * 0.5, (y1 - y0) * 0.5  # the neighbours around the file's extent too
@@ -47,9 +61,8 @@ def boundary_overlay(new: gpd.GeoDataFrame, scope: Scope, height: int = 460) -> 
     deck = pdk.Deck(layers=layers, initial_view_state=fit_view(list(bounds), 1000, height), map_provider=None,
                     tooltip={"html": "<b>{name}</b><br/>{code}", "style": {"fontSize": "13px"}})
     st.pydeck_chart(deck, height=height, key="import_preview_map")
+    shown = f"{len(new)}" if total is None or total <= len(new) else f"预览前 {len(new):,} 个，共 {total:,} 个"
     st.html(f'<div data-testid="import-legend" style="font-size:13px">'
-            f'<span style="color:rgb({",".join(map(str, NEW_RGB))})">■ 待导入边界（{len(new)}）</span>　'
+            f'<span style="color:rgb({",".join(map(str, NEW_RGB))})">■ 待导入边界（{shown}）</span>　'
             f'<span style="color:rgb({",".join(map(str, OLD_RGB))})">□ 现有网格（{len(old)}）</span></div>')
-    # "replaced" counts the file's codes that exist in the whole database, not just in view
-    known = geometries(engine(db_url()), scope, codes=new["code"].tolist())
-    return {"new": len(new), "existing": len(old), "replaced": int(new["code"].isin(known["code"]).sum())}
+    return {"new": len(new), "existing": len(old)}

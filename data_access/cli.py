@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from datetime import date
 
@@ -42,7 +43,8 @@ def cmd_check(args) -> int:
 
     result = check(get_engine(args.db))
     print(json.dumps(result, ensure_ascii=False))
-    bad = result["orphans"] + result["invalid_geometries"] + result["bad_parents"] + result["not_nested"]
+    bad = (result["orphans"] + result["invalid_geometries"] + result["bad_parents"] + result["bad_ancestors"]
+           + result["not_nested"])
     return 1 if bad or not result["units"] else 0
 
 
@@ -52,7 +54,7 @@ def cmd_export_grids(args) -> int:
     from data_access.queries.units import geometries
 
     gdf = geometries(get_engine(args.db), Scope.all(), level=args.level)
-    gdf = gdf[["code", "name", "level", "parent_code", "geometry"]]
+    gdf = gdf[["code", "name", "level", "parent_code", "kind", "population", "geometry"]]  # what import-grids reads
     gdf.to_file(args.out, driver="GeoJSON")
     print(json.dumps({"features": len(gdf), "out": args.out}, ensure_ascii=False))
     return 0
@@ -148,9 +150,13 @@ def cmd_import(args) -> int:
     from data_access.importers.common import ImportFileError
 
     eng = get_engine(args.db)
+    nice = os.environ.get("IMPORT_NICE", "")
+    if nice.isdigit() and hasattr(os, "nice"):  # the page's background import yields to the server
+        os.nice(int(nice))
     try:
         if args.command == "import-grids":
-            out = import_grids(eng, args.file, crs=args.crs, rejects=args.rejects, actor=args.actor)
+            out = import_grids(eng, args.file, crs=args.crs, rejects=args.rejects, actor=args.actor,
+                               progress=_progress_writer(args.progress))
         else:
             out = import_events(eng, args.file, encoding=args.encoding, rejects=args.rejects, actor=args.actor)
     except ImportFileError as exc:
@@ -159,6 +165,21 @@ def cmd_import(args) -> int:
         return 1
     print(json.dumps(out, ensure_ascii=False))
     return 0
+
+
+def _progress_writer(path: str | None):
+    """A progress callback that keeps ``path`` holding the latest {"done", "total", "stage"} (JSON,
+    replaced atomically so a reader never sees half a file), or None without a path."""
+    if not path:
+        return None
+
+    def write(done: int, total: int, stage: str) -> None:
+        tmp = f"{path}.tmp"
+        with open(tmp, "w", encoding="utf-8") as fh:
+            json.dump({"done": done, "total": total, "stage": stage}, fh, ensure_ascii=False)
+        os.replace(tmp, path)
+
+    return write
 
 
 def _safe(url: str | None) -> str:
@@ -218,6 +239,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--actor", default="cli", help="who imports (audit)")
         if name == "import-grids":
             p.add_argument("--crs", default=None, help="wgs84 | cgcs2000 | gcj02 | EPSG:N (default: from the file)")
+            p.add_argument("--progress", default=None, help="keep this file holding the latest progress (JSON)")
         else:
             p.add_argument("--encoding", default="auto", help="auto | utf-8 | gbk")
         p.set_defaults(func=cmd_import)

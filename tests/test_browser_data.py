@@ -4,6 +4,7 @@ file imported with a progress bar and every row accounted for."""
 from __future__ import annotations
 
 import sqlite3
+import time
 
 import geopandas as gpd
 import pandas as pd
@@ -82,3 +83,57 @@ def test_admin_previews_boundaries_and_imports_events(browser, sqlite_tiny, tmp_
             ctx.close()
     with get_engine(url).connect() as conn:
         assert conn.execute(select(func.count()).where(events.c.id.like("UI%"))).scalar_one() == n - 1
+
+
+NEW_CELLS = "select count(*) from units where level = 4 and length(code) = 20"  # generate()'s codes
+
+
+def test_admin_imports_boundaries_in_the_background(browser, sqlite_tiny, tmp_path):
+    """A boundary file uploaded under a path-like name is stored in the server's own private folder;
+    开始导入 starts a child process: the page answers (switching to 事件 and back) while it runs, shows
+    its progress, then the result, and leaves no file behind."""
+    from benchmarks.grid_preview import generate
+
+    db = tmp_path / "data.db"
+    with sqlite3.connect(make_url(sqlite_tiny).database) as src, sqlite3.connect(db) as dst:
+        src.backup(dst)
+    url = f"sqlite:///{db}"
+    n = 12000  # ≈ 20 s of import on an idle machine: long enough to use the page meanwhile
+    grid = generate(n, 8, tmp_path / "cells.zip", str(db))
+    tmp = tmp_path / "srv" / "tmp"
+    tmp.mkdir(parents=True)
+    with serve_app(url, tmp_path / "st.log", TMPDIR=str(tmp)) as base:
+        ctx, page, outside = open_page(browser, f"{base}/data", cookies=[session_cookie(url, base, "admin")])
+        try:
+            wait_rendered(page, text="导入类型")
+            page.locator('input[type="file"]').set_input_files(
+                files=[{"name": "../../pwned.zip", "mimeType": "application/zip", "buffer": grid.read_bytes()}])
+            wait_rendered(page, selector='[data-testid="import-legend"]')
+            assert f"共 {n:,} 个" in page.locator('[data-testid="import-legend"]').inner_text()
+            assert not (tmp.parent / "pwned.zip").exists()
+            assert [p.name for p in tmp.iterdir()] == [next(tmp.iterdir()).name]  # one private folder
+            assert [p.name for p in next(tmp.iterdir()).iterdir()] == ["upload.zip"]
+
+            page.get_by_role("button", name="开始导入").click()
+            t0 = time.perf_counter()
+            page.get_by_text("正在导入", exact=False).first.wait_for(timeout=60_000)
+            t1 = time.perf_counter()
+            page.get_by_text("事件", exact=True).first.click()  # the page answers while the child imports
+            page.get_by_text("CSV, XLSX", exact=False).first.wait_for(timeout=15_000)
+            print(f"progress shown after {t1 - t0:.1f} s, 事件 after {time.perf_counter() - t1:.1f} s")
+            with sqlite3.connect(db) as conn:  # the import commits at its end: still running
+                assert conn.execute(NEW_CELLS).fetchone()[0] == 0
+            page.get_by_text("网格边界", exact=True).first.click()
+            page.get_by_text("正在导入", exact=False).first.wait_for(timeout=15_000)  # back: still running
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / "data_grid_import_running_1920.png"))
+            page.get_by_text(f"读取 {n} 行：导入 {n} 行", exact=False).first.wait_for(timeout=240_000)
+            assert page.locator('[data-testid="stException"]').count() == 0
+            page.wait_for_timeout(1500)
+            page.screenshot(path=str(ARTIFACTS / "data_grid_import_done_1920.png"))
+            assert outside == [], f"requests left localhost: {outside[:5]}"
+        finally:
+            ctx.close()
+    assert [p.name for p in tmp.iterdir() if p.name.startswith("sanling-import-")] == []
+    with sqlite3.connect(db) as conn:
+        assert conn.execute(NEW_CELLS).fetchone()[0] == n

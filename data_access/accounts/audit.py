@@ -10,7 +10,8 @@ from sqlalchemy import Connection, Engine, insert, select
 
 from data_access.db.schema import audit_log
 
-ACTIONS = ("login_ok", "login_fail", "logout", "export", "import", "user_change", "token", "label_map")
+ACTIONS = ("login_ok", "login_fail", "logout", "export", "import", "user_change", "token",
+           "upload", "upload_refused", "preview", "preview_refused", "label_map")
 
 
 def record(target: Engine | Connection, username: str | None, action: str, detail: dict | None = None) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shapely
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, and_, func, not_, select
 
 from data_access.db import schema
 from data_access.queries.units import level_counts
@@ -11,13 +11,20 @@ from data_access.queries.units import level_counts
 # Fact tables whose rows must sit on an existing unit with a consistent ancestor chain.
 FACT_TABLES = ["events", "sanling_subjects", "patrols", "patrol_visits", "cameras", "police_rooms",
                "mediation_cases", "petitions", "criminal_cases", "safety_inspections"]
+# Every table other than ``units`` whose rows carry their unit's ancestor codes, found in the schema
+# so that a new fact table is checked too.
+ANCESTOR_TABLES = [t.name for t in schema.metadata.sorted_tables if "l0_code" in t.c and t.name != "units"]
 
 
 def check(engine: Engine, nesting_tolerance_m: float = 1.0) -> dict:
-    """Check the parent chain, levels, rows on existing units and geometry validity and nesting.
+    """Check the parent chain, levels, ancestor codes, rows on existing units and geometry validity and nesting.
 
     Returns ``{"units": {level: n}, "events": n, "orphans": n, "invalid_geometries": n,
-    "bad_parents": n, "not_nested": n}``; everything but units/events should be 0.
+    "bad_parents": n, "bad_ancestors": n, "bad_ancestors_by_table": {table: n}, "not_nested": n}``;
+    everything but units/events should be 0. ``bad_ancestors`` counts units whose ``l0_code`` …
+    ``l4_code`` differ from the chain their parents give, plus fact and rollup rows whose ancestor
+    codes differ from their unit's (``bad_ancestors_by_table`` names where, non-zero tables only).
+    A district's (level 0) parent may lie outside the database (its city).
     """
     u = schema.units
     with engine.connect() as conn:
@@ -29,18 +36,27 @@ def check(engine: Engine, nesting_tolerance_m: float = 1.0) -> dict:
             t = schema.metadata.tables[name]
             q = select(func.count()).select_from(t.outerjoin(u, u.c.code == t.c.unit_code)).where(u.c.code.is_(None))
             orphans += conn.execute(q).scalar_one()
+        by_table = {}
+        for name in ANCESTOR_TABLES:
+            t = schema.metadata.tables[name]
+            same = and_(*[t.c[f"l{i}_code"].is_not_distinct_from(u.c[f"l{i}_code"]) for i in range(5)])
+            q = select(func.count()).select_from(t.join(u, u.c.code == t.c.unit_code)).where(not_(same))
+            by_table[name] = int(conn.execute(q).scalar_one())
     by_code = {r.code: r for r in rows}
     bad_parents = 0
     for r in rows:
         anc = [getattr(r, f"l{i}_code") for i in range(5)]
         if r.level == 0:
-            ok = r.parent_code is None
+            p = by_code.get(r.parent_code) if r.parent_code is not None else None
+            ok = p is None  # none, or a unit outside this database
         else:
             p = by_code.get(r.parent_code)
             ok = p is not None and p.level == r.level - 1
         ok = ok and 0 <= r.level <= 4 and anc[r.level] == r.code and all(
             anc[i] is not None for i in range(r.level + 1)) and all(anc[i] is None for i in range(r.level + 1, 5))
         bad_parents += not ok
+    chains = _chains(by_code)
+    by_table["units"] = sum(1 for r in rows if chains.get(r.code) != [getattr(r, f"l{i}_code") for i in range(5)])
     geoms = {r.code: shapely.from_wkb(r.geom_wkb) for r in rows if r.geom_wkb is not None}
     invalid = sum(1 for g in geoms.values() if g.is_empty or not g.is_valid)
     tol = nesting_tolerance_m / 111_000  # degrees, conservative at this latitude
@@ -51,4 +67,30 @@ def check(engine: Engine, nesting_tolerance_m: float = 1.0) -> dict:
             if g.difference(p.buffer(tol)).area > 1e-4 * g.area:
                 not_nested += 1
     return {"units": level_counts(engine), "events": int(n_events), "orphans": int(orphans),
-            "invalid_geometries": invalid, "bad_parents": bad_parents, "not_nested": not_nested}
+            "invalid_geometries": invalid, "bad_parents": bad_parents,
+            "bad_ancestors": sum(by_table.values()), "bad_ancestors_by_table": {k: v for k, v in by_table.items() if v},
+            "not_nested": not_nested}
+
+
+def _chains(by_code: dict) -> dict[str, list]:
+    """Each unit's ancestor codes by level as its parents give them (None where the chain is broken)."""
+    out: dict[str, list | None] = {}
+
+    def chain(code: str, depth: int = 0):
+        if code in out:
+            return out[code]
+        r = by_code[code]
+        if depth > 5 or not 0 <= r.level <= 4:
+            c = None
+        elif r.level == 0:
+            c = [code, None, None, None, None]
+        else:
+            p = by_code.get(r.parent_code)
+            pc = chain(p.code, depth + 1) if p is not None and p.level == r.level - 1 else None
+            c = None if pc is None else [*pc[:r.level], code, *[None] * (4 - r.level)]
+        out[code] = c
+        return c
+
+    for code in by_code:
+        chain(code)
+    return out
