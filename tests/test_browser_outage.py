@@ -90,6 +90,8 @@ def _wall_url(base: str, db_url: str) -> str:
 
 
 def _wait_wall(page) -> dict[str, str]:
+    # SwiftShader draws the map on the CPU: on a loaded machine the page can stay busy for a while
+    page.set_default_timeout(90_000)
     wait_rendered(page, selector="[data-gauge]", count=4)
     wait_rendered(page, selector="canvas")
     tiles = _tiles(page)
