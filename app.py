@@ -4,7 +4,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from components import auth
+from components import auth, live
 from components.data import db_url, engine
 from components.theme import apply_theme
 
@@ -30,7 +30,8 @@ PAGES = [
 ]
 
 eng = engine(db_url())
-user = auth.gate(eng)
+with live.database_or_wait():  # the database away at start: 等待数据连接, retried by itself, no traceback
+    user = auth.gate(eng)
 role = user["role"]
 allowed = [st.Page(f, title=t, url_path=u, default=(u == ("my" if role == "staff" else "overview")))
            for f, t, u, roles in PAGES if role in roles and (ROOT / f).exists()]

@@ -12,11 +12,18 @@ Beside them: ``filters`` (Scope, Unit, Period, EventFilter), ``vocab`` (codes an
 ``workdays`` (Chinese working days), ``errors`` and the CLI (``python -m data_access``).
 """
 
-from data_access.db.engine import default_url, get_engine
-from data_access.errors import DataAccessError, InvalidParameterError, OutOfScopeError, UnknownUnitError
+from data_access.db.engine import default_url, get_engine, ping, unavailable
+from data_access.errors import (
+    DataAccessError,
+    DatabaseUnavailableError,
+    InvalidParameterError,
+    OutOfScopeError,
+    UnknownUnitError,
+)
 from data_access.filters import EventFilter, Period, Scope, Unit, month_period, parse_period
 
 __all__ = [
-    "DataAccessError", "EventFilter", "InvalidParameterError", "OutOfScopeError", "Period", "Scope", "Unit",
-    "UnknownUnitError", "default_url", "get_engine", "month_period", "parse_period",
+    "DataAccessError", "DatabaseUnavailableError", "EventFilter", "InvalidParameterError", "OutOfScopeError",
+    "Period", "Scope", "Unit", "UnknownUnitError", "default_url", "get_engine", "month_period", "parse_period",
+    "ping", "unavailable",
 ]

@@ -12,7 +12,7 @@ from components.context import page_context
 from components.data import target_values
 from components.gauge import gauge
 from components.grid_map import grid_map
-from components.live import last_good
+from components.live import database_or_wait, last_good, stale_copies, steady_screen, waiting_message
 from components.mix import category_donut
 from components.overview_data import load_overview
 from components.ranking_list import ranking_list
@@ -20,6 +20,7 @@ from components.theme import panel_title, wall_css
 from components.ticker import ticker
 from components.trend import trend_chart
 from components.wall_tiles import wall_tiles
+from data_access import DatabaseUnavailableError
 
 TITLE = os.environ.get("WALL_TITLE", "{unit}“三零”创建一屏统揽")
 
@@ -33,27 +34,26 @@ def _int_param(name: str, default: int, lo: int, hi: int) -> int:
         return default
 
 
-ctx = page_context()
 kiosk = st.query_params.get("kiosk") == "1"
 refresh_s = _int_param("refresh", 30, 5, 3600)
 rotate_s = _int_param("rotate", 0, 0, 3600)
 wall_css(kiosk)
-targets = target_values(ctx.db)
+if kiosk:
+    steady_screen()
+with database_or_wait():  # a wall started during an outage waits on 等待数据连接 and comes up by itself
+    ctx = page_context()
+    targets = target_values(ctx.db)
 
 
-@st.fragment(run_every=min(refresh_s, rotate_s) if rotate_s else refresh_s)
-def wall() -> None:
-    data, stale_at = last_good(f"overview:{ctx.unit.code}:{ctx.period.token}",
-                               lambda: load_overview(ctx.scope, ctx.unit, ctx.period))
+def wall_body() -> None:
+    shown = stale_copies()  # every last good copy this refresh falls back on: the figures', the map's
+    data, _ = last_good(f"overview:{ctx.unit.code}:{ctx.period.token}",
+                        lambda: load_overview(ctx.scope, ctx.unit, ctx.period))
     c1, c2, c3 = st.columns([1.05, 1.9, 1.05], vertical_alignment="center")
     with c1:
         header.clock()
     with c2:
         header.title(TITLE.format(unit=ctx.unit.name))
-    with c3:
-        text, cls = header.freshness(data["latest"])
-        header.meta_line(ctx.period.label, text, cls,
-                         f"数据连接中断 · 显示 {stale_at:%H:%M} 的数据" if stale_at else "")
 
     left, center, right = st.columns([1.05, 1.9, 1.05])
     with left:
@@ -92,6 +92,18 @@ def wall() -> None:
         ranking_list(ranked, "closure_rate", pct, max_rows=12)
         panel_title("事件类别构成")
         category_donut(data["by_category"])
+    with c3:  # drawn last, so the marker also covers a failure after the figures loaded (the map's)
+        text, cls = header.freshness(data["latest"])
+        header.meta_line(ctx.period.label, text, cls,
+                         f"数据连接中断 · 显示 {shown.since:%H:%M} 的数据" if shown.since else "")
+
+
+@st.fragment(run_every=min(refresh_s, rotate_s) if rotate_s else refresh_s)
+def wall() -> None:
+    try:
+        wall_body()
+    except DatabaseUnavailableError:  # an outage and no good figures yet (last_good): wait, retried each refresh
+        waiting_message(refresh_s)
 
 
 wall()
