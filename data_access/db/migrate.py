@@ -8,7 +8,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine
 
-from data_access.db.engine import get_engine, normalize_url
+from data_access.db.engine import get_engine, lift_timeouts, normalize_url
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -26,6 +26,7 @@ def upgrade(url: str | None = None) -> Engine:
     engine = get_engine(url)
     cfg = alembic_config(url)
     with engine.begin() as conn:
+        lift_timeouts(conn)  # an index on a large table may take longer than a page query may
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
     return engine

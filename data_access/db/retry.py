@@ -27,6 +27,7 @@ from typing import TypeVar
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
+from data_access.db.engine import lift_timeouts
 from data_access.errors import DataAccessError
 
 T = TypeVar("T")
@@ -66,10 +67,13 @@ def begin_write(conn: Connection) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def write_transaction(engine: Engine, work: Callable[[Connection], T], *, attempts: int = ATTEMPTS,
-                      first_delay_s: float = FIRST_DELAY_S, max_delay_s: float = MAX_DELAY_S,
-                      sleep: Callable[[float], None] = time.sleep) -> T:
+def write_transaction(engine: Engine, work: Callable[[Connection], T], *, long: bool = False,
+                      attempts: int = ATTEMPTS, first_delay_s: float = FIRST_DELAY_S,
+                      max_delay_s: float = MAX_DELAY_S, sleep: Callable[[float], None] = time.sleep) -> T:
     """Run ``work(conn)`` in one write transaction; on a transient error roll back, wait and run it again.
+
+    ``long=True`` lifts the statement timeout for this transaction (:func:`~data_access.db.engine.lift_timeouts`):
+    an import may legitimately run for minutes or wait for another import's slice lock.
 
     Waits grow from ``first_delay_s`` to ``max_delay_s`` (doubling, ±50 % jitter so that two writers do
     not collide again). Raises :class:`DatabaseBusyError` after ``attempts`` failures; any other error
@@ -79,6 +83,8 @@ def write_transaction(engine: Engine, work: Callable[[Connection], T], *, attemp
         try:
             with engine.begin() as conn:
                 begin_write(conn)
+                if long:
+                    lift_timeouts(conn)
                 return work(conn)
         except DBAPIError as exc:
             if not is_transient(exc):

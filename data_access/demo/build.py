@@ -18,6 +18,7 @@ from sqlalchemy import Engine, delete, insert
 
 from data_access.accounts import user_row
 from data_access.db import rollups, schema
+from data_access.db.engine import lift_timeouts
 from data_access.db.migrate import upgrade
 from data_access.demo.facts import (
     _risk,
@@ -96,6 +97,7 @@ def _insert(engine: Engine, table, df: pd.DataFrame, chunk: int = 20_000) -> int
     columns = [_column_values(df[c]) for c in cols]
     records = [dict(zip(cols, row)) for row in zip(*columns)]
     with engine.begin() as conn:
+        lift_timeouts(conn)
         for i in range(0, len(records), chunk):
             conn.execute(insert(table), records[i : i + chunk])
     return len(records)

@@ -216,7 +216,7 @@ def import_events(engine: Engine, path: str, encoding: str = "auto", rejects: st
     def work(conn: Connection) -> tuple[Result, str]:
         return _import(conn, path, encoding, actor, progress, voc, replaced)
 
-    res, enc = write_transaction(engine, work)
+    res, enc = write_transaction(engine, work, long=True)
     rejects_file = write_rejects(replace(res, warnings=[]), rejects, path)
     warnings_file = write_warnings(res, warnings or warnings_path(rejects, path))
     return res.summary(rejects_file) | {"warnings_file": warnings_file, "encoding": enc}

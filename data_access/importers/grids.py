@@ -24,6 +24,7 @@ from sqlalchemy import Connection, Engine, bindparam, func, select, update
 
 from data_access.accounts.audit import record
 from data_access.db import rollups, schema
+from data_access.db.retry import write_transaction
 from data_access.db.schema import units
 from data_access.db.sqlfn import month_of
 from data_access.filters import CODE_RE
@@ -226,11 +227,13 @@ def import_grids(engine: Engine, path: str, crs: str | None = None, rejects: str
     tick(len(order), len(order), "写入数据库")
     moved = [(c, a["level"], a["anc"]) for c, a in accepted.items()
              if c in known and a["anc"][:a["level"]] != known[c]["anc"][:a["level"]]]
-    with engine.begin() as conn:  # one transaction: all or nothing
+    def work(conn) -> None:  # one transaction: all or nothing (run again from the start if a writer collides)
         _write(conn, accepted, moved)
-        res.imported = len(accepted)
         record(conn, actor, "import", {"kind": "grids", "file": Path(path).name, "read": res.read,
-                                       "imported": res.imported, "rejected": len(res.rejects), "moved": len(moved)})
+                                       "imported": len(accepted), "rejected": len(res.rejects), "moved": len(moved)})
+
+    write_transaction(engine, work, long=True)
+    res.imported = len(accepted)
     tick(len(order), len(order), "完成")
     out = res.summary(write_rejects(res, rejects, path))
     return {**out, "moved": len(moved), "rejects_file": out["rejects_file"]}

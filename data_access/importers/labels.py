@@ -100,4 +100,4 @@ def map_label(engine: Engine, field: str, label: str, code: str, actor: str | No
         add_alias(field, label, code, target)  # last: a failure here rolls the re-mapping back
         return changed
 
-    return write_transaction(engine, work)
+    return write_transaction(engine, work, long=True)
