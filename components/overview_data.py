@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import datetime
 
 from data_access.filters import Period, Scope, Unit
 
@@ -11,8 +11,8 @@ from .data import query
 TICKER_ITEMS = 12
 
 
-def load_overview(scope: Scope, unit: Unit, period: Period) -> dict:
-    """A plain dict of the wall's figures (all through the cached query edge, live TTL).
+def load_overview(scope: Scope, unit: Unit, period: Period, as_of: datetime) -> dict:
+    """A plain dict of the wall's figures at ``as_of`` (all through the cached query edge, live TTL).
 
     Keys: kpi, kpi_prev (event KPI dicts), monthly (DataFrame), by_source, by_whistle, by_category
     (closure_by frames), children (child_event_kpis), trend (event_trend), sanling, petitions,
@@ -21,11 +21,11 @@ def load_overview(scope: Scope, unit: Unit, period: Period) -> dict:
     one is still running, see ``Period.comparable_previous``).
     """
     code, tok = unit.code, period.token
-    prev_period = period.comparable_previous(date.today())
+    prev_period = period.comparable_previous(as_of.date())
     prev = prev_period.token
 
     def q(name, p=tok, **kw):
-        return query(name, scope, code, p, live=True, **kw)
+        return query(name, scope, code, p, as_of=as_of, live=True, **kw)
 
     return {
         "kpi": q("event_kpis"), "kpi_prev": q("event_kpis", prev),

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import date
+from datetime import date, datetime
 
 from data_access.db.engine import default_url
 
@@ -31,7 +31,7 @@ def cmd_demo(args) -> int:
 
     until = date.fromisoformat(args.until) if args.until else None
     counts = build_demo(args.db, scale=args.scale, seed=args.seed, until=until, demo_password=args.demo_password,
-                        log=lambda m: print(m, file=sys.stderr))
+                        log=lambda m: print(m, file=sys.stderr), now=datetime.now())
     print(json.dumps(counts, ensure_ascii=False))
     return 0
 

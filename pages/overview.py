@@ -1,7 +1,8 @@
 """一屏统揽: the district at a glance — the command-center wall (default page)."""
 
 import os
-import time
+from dataclasses import replace
+from datetime import datetime
 
 import streamlit as st
 
@@ -42,15 +43,17 @@ targets = target_values(ctx.db)
 
 @st.fragment(run_every=min(refresh_s, rotate_s) if rotate_s else refresh_s)
 def wall() -> None:
+    now = datetime.now()  # the wall's clock, read once per refresh (the fragment does not rerun page_context)
+    run = replace(ctx, as_of=now.replace(second=0, microsecond=0))
     data, stale_at = last_good(f"overview:{ctx.unit.code}:{ctx.period.token}",
-                               lambda: load_overview(ctx.scope, ctx.unit, ctx.period))
+                               lambda: load_overview(run.scope, run.unit, run.period, run.as_of))
     c1, c2, c3 = st.columns([1.05, 1.9, 1.05], vertical_alignment="center")
     with c1:
         header.clock()
     with c2:
         header.title(TITLE.format(unit=ctx.unit.name))
     with c3:
-        text, cls = header.freshness(data["latest"])
+        text, cls = header.freshness(data["latest"], now)
         header.meta_line(ctx.period.label, text, cls,
                          f"数据连接中断 · 显示 {stale_at:%H:%M} 的数据" if stale_at else "")
 
@@ -63,9 +66,9 @@ def wall() -> None:
         kids = data["children"]
         focus = None
         if rotate_s and not kids.empty:
-            focus = kids.iloc[int(time.time() // rotate_s) % len(kids)]
+            focus = kids.iloc[int(now.timestamp() // rotate_s) % len(kids)]
         # the sidebar takes ≈ 300 px of a 1920 screen outside kiosk mode: fit the district to what is left
-        clicked = grid_map(ctx, height=850, key="overview_map", width_hint=900 if kiosk else 740)
+        clicked = grid_map(run, height=850, key="overview_map", width_hint=900 if kiosk else 740)
         if clicked and clicked != ctx.unit.code:  # drill down on the wall too
             st.query_params["unit"] = clicked
             st.rerun()

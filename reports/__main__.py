@@ -10,6 +10,7 @@ import argparse
 import json
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 
 from data_access.db.engine import get_engine
@@ -37,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         who = exporter_for(engine, args.user) if args.user else leader()
-        data, snap = export(engine, args.format, who, args.unit, args.period, sections)
+        data, snap = export(engine, args.format, who, args.unit, args.period, sections, as_of=datetime.now())
     except (DataAccessError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -152,21 +152,21 @@ def _warnings(engine, scope, unit, period, as_of) -> tuple[pd.DataFrame, dict]:
     return kids, {k: uw[k] for k in ("color", "color_label", "reasons")}
 
 
-def build_snapshot(engine: Engine, scope: Scope, unit: Unit, period: Period, *, author: str = "领导",
-                   sections: tuple[str, ...] | None = None, as_of: datetime | None = None,
+def build_snapshot(engine: Engine, scope: Scope, unit: Unit, period: Period, *, as_of: datetime,
+                   author: str = "领导", sections: tuple[str, ...] | None = None,
                    progress: Callable[[float, str], None] | None = None) -> Snapshot:
-    """Gather every figure of the snapshot for ``unit`` and ``period`` as ``scope`` may see it.
+    """Gather every figure of the snapshot for ``unit`` and ``period`` as ``scope`` may see it at ``as_of``
+    (also the time the snapshot says it was made).
 
     ``sections`` (keys of :data:`SECTIONS`, default all) limits what is queried; ``progress``
     is called with (fraction 0–1, Chinese step name) as the work goes on.
     """
     step = progress or (lambda _f, _m: None)
     sections = tuple(s for s in SECTIONS if sections is None or s in sections)
-    as_of = as_of or datetime.now()
     prev = period.comparable_previous(as_of.date())
     crumbs = [u.name for u in un.breadcrumb(engine, scope, unit)]
     snap = Snapshot(unit=unit, period=period, previous=prev, scope=scope, author=author,
-                    generated_at=datetime.now().replace(microsecond=0), source=rd.data_source(engine),
+                    generated_at=as_of.replace(microsecond=0), source=rd.data_source(engine),
                     crumbs=crumbs, sections=sections)
     snap.unit_info = un.unit_info(engine, scope, unit)
     targets = tg.target_values(engine)
@@ -301,7 +301,7 @@ def build_snapshot(engine: Engine, scope: Scope, unit: Unit, period: Period, *, 
 
     step(0.75, "趋势")
     if snap.has("trend"):
-        tr = ind.event_monthly(engine, scope, unit, period).rename(columns={"month": "label"})
+        tr = ind.event_monthly(engine, scope, unit, period, as_of=as_of).rename(columns={"month": "label"})
         snap.tables["trend"] = Table("trend", "月度趋势", [
             Col("label", "月份", "text", 1.0), Col("reported", "上报", "int", 1.0), Col("closed", "办结", "int", 1.0),
             Col("closure_rate", "办结率", "pct", 1.0), Col("overdue_open", "超期未办结", "int", 1.0)], tr,

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 import uuid
-from datetime import date
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -26,6 +26,8 @@ navigation_only()  # AppTest runs the app through app.py's st.navigation, as the
 
 # Fixed so that tests are deterministic whatever day they run.
 TEST_UNTIL = date(2026, 10, 31)
+# "Now" for tests that ask about the demo data as it stands: the moment its year of data ends.
+DATA_AS_OF = datetime.combine(TEST_UNTIL + timedelta(days=1), datetime.min.time())
 PG_ADMIN_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 

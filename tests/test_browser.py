@@ -15,7 +15,7 @@ from data_access.queries import events as ev
 from data_access.queries import indicators as ind
 from data_access.queries.units import home_unit
 
-from .conftest import ARTIFACTS, display_token
+from .conftest import ARTIFACTS, DATA_AS_OF, display_token
 
 pytestmark = pytest.mark.browser
 TILES = ["reported", "closed", "closure_rate", "overdue", "village_rate", "enterprise_rate", "petitions",
@@ -96,12 +96,12 @@ def test_wall_figures_equal_data_access(browser, app_server, district_url):
     scope = Scope.all()
     unit = home_unit(eng, scope)
     period = parse_period("2026-09")
-    k = ev.event_kpis(eng, scope, unit, period)
+    k = ev.event_kpis(eng, scope, unit, period, as_of=DATA_AS_OF)
     s = ind.sanling_compliance(eng, scope, unit, period)
     expected = {"reported": num(k["reported"]), "closed": num(k["closed"]), "closure_rate": pct(k["closure_rate"]),
                 "overdue": num(k["overdue"]), "village_rate": pct(s["village_rate"]),
                 "enterprise_rate": pct(s["enterprise_rate"]),
-                "petitions": num(ind.petition_stats(eng, scope, unit, period)["total"]),
+                "petitions": num(ind.petition_stats(eng, scope, unit, period, as_of=DATA_AS_OF)["total"]),
                 "camera_online": pct(ind.camera_stats(eng, scope, unit)["online_rate"]),
                 "patrol_coverage": pct(ind.patrol_coverage(eng, scope, unit, period)["coverage"])}
     ctx, page, _ = open_page(browser, f"{app_server}/?kiosk=1&period=2026-09&token={display_token(district_url)}")
@@ -166,7 +166,8 @@ def test_kiosk_rotates_focus_through_subdistricts(browser, app_server, district_
         assert len(set(seen)) >= 3, f"focus did not rotate: {seen}"
         assert set(seen) <= names
         assert page.evaluate("window.__marker") == 42, "rotation reloaded the page"
-        kids = ev.child_event_kpis(eng, Scope.all(), root, parse_period("2026-09")).set_index("name")
+        kids = ev.child_event_kpis(eng, Scope.all(), root, parse_period("2026-09"), as_of=DATA_AS_OF
+                                   ).set_index("name")
         text_now = page.locator('[data-testid="focus"]').first.inner_text()
         m = re.match(r"聚焦：(\S+)\s+上报 ([\d,]+) 件", text_now)
         assert m and m.group(1) in names, text_now

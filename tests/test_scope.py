@@ -20,6 +20,8 @@ from data_access.errors import OutOfScopeError
 from data_access.filters import Scope, Unit, parse_period
 from data_access.queries import units as un
 
+from .conftest import DATA_AS_OF
+
 # Functions that take (engine, scope, unit, …) but are not row queries, or return only aggregates by design.
 AGGREGATE_ONLY = {"todo.peer_benchmark"}
 
@@ -57,6 +59,8 @@ def _call(fn, params, engine, scope, unit):
         kwargs["period"] = parse_period("2026-09")
     if "by" in params:
         kwargs["by"] = "source"
+    if "as_of" in params:
+        kwargs["as_of"] = DATA_AS_OF
     if "level" in params and inspect.signature(fn).parameters["level"].default is inspect.Parameter.empty:
         kwargs["level"] = unit.level + 1
     return fn(engine, scope, unit, **kwargs)
