@@ -52,6 +52,7 @@ QUERIES: dict[str, tuple[Any, bool]] = {
     "unit_info": (units.unit_info, False),
     "children": (units.children, False),
     "latest_event_time": (events.latest_event_time, False),
+    "deadline_span": (events.deadline_span, True),
     "event_monthly": (indicators.event_monthly, True),
     "sanling_compliance": (indicators.sanling_compliance, True),
     "petition_stats": (indicators.petition_stats, True),

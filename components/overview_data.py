@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from data_access.filters import Period, Scope, Unit
+from data_access.workdays import calendar_note, years_spanned
 
 from .data import query
 
@@ -17,8 +18,9 @@ def load_overview(scope: Scope, unit: Unit, period: Period, as_of: datetime) -> 
     Keys: kpi, kpi_prev (event KPI dicts), monthly (DataFrame), by_source, by_whistle, by_category
     (closure_by frames), children (child_event_kpis), trend (event_trend), sanling, petitions,
     cases, mediation, cameras, patrol, key_events (DataFrame), latest (datetime | None), prev_label
-    (how the ``*_prev`` figures compare: the same elapsed days of the previous period while this
-    one is still running, see ``Period.comparable_previous``).
+    (how the ``*_prev`` figures compare: the previous period up to the same date while this
+    one is still running, see ``Period.comparable_previous``), calendar_note (str | None: said when a
+    year of the period's deadlines has no holiday calendar, so overdue figures count Monday–Friday).
     """
     code, tok = unit.code, period.token
     prev_period = period.comparable_previous(as_of.date())
@@ -40,4 +42,5 @@ def load_overview(scope: Scope, unit: Unit, period: Period, as_of: datetime) -> 
         "key_events": q("event_list", whistle="key", limit=TICKER_ITEMS),
         "latest": query("latest_event_time", scope, code, live=True),
         "prev_label": "较上期同期" if prev_period.kind == "custom" and period.kind != "custom" else "较上期",
+        "calendar_note": calendar_note(years_spanned(*q("deadline_span")), short=True),
     }

@@ -40,7 +40,13 @@ def cmd_check(args) -> int:
     from data_access.db.check import check
     from data_access.db.engine import get_engine
 
-    result = check(get_engine(args.db))
+    result = check(get_engine(args.db), as_of=datetime.now())
+    if result["calendar_years_missing"]:
+        years = "、".join(str(y) for y in result["calendar_years_missing"])
+        print(f"警告 / warning: {years} 年的法定节假日安排未录入 config/holidays.toml，chinese-calendar 也不知道；"
+              f"这些年份的工作日按周一至周五计算 / public holidays unknown for {years}: working days there are "
+              f"counted Monday–Friday until the State Council schedule is added to config/holidays.toml",
+              file=sys.stderr)
     print(json.dumps(result, ensure_ascii=False))
     bad = result["orphans"] + result["invalid_geometries"] + result["bad_parents"] + result["not_nested"]
     return 1 if bad or not result["units"] else 0

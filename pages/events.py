@@ -7,6 +7,7 @@ from components import charts
 from components.context import page_start
 from components.data import query
 from components.tables import table
+from components.workday_note import workday_note
 
 ctx = page_start("事件办结", "events")
 
@@ -44,6 +45,7 @@ st.subheader("时限管理（按工作日计，含法定节假日与调休）")
 days = st.slider("即将超期：剩余工作日不超过", 1, 5, 2, key="events_days")
 soon = query("due_soon", ctx.scope, ctx.unit.code, workdays=days, as_of=ctx.as_of)
 over = query("overdue", ctx.scope, ctx.unit.code, as_of=ctx.as_of)
+workday_note(ctx.as_of, *soon["deadline"], *over["deadline"])
 a, b = st.columns(2)
 with a:
     st.markdown(f"**即将超期 {len(soon)} 件**")

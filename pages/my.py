@@ -7,6 +7,7 @@ from components.context import page_start
 from components.data import query, target_values
 from components.kpi import Tile, kpi_tiles
 from components.unit_card import unit_card
+from components.workday_note import workday_note
 
 ctx = page_start("我的指标", "my")
 
@@ -34,6 +35,7 @@ with right:
     st.markdown("### 待办事项")
     od = query("overdue", ctx.scope, ctx.unit.code, as_of=ctx.as_of)
     soon = query("due_soon", ctx.scope, ctx.unit.code, as_of=ctx.as_of)
+    workday_note(ctx.as_of, *od["deadline"], *soon["deadline"])
     bad = query("noncompliant_subjects", ctx.scope, ctx.unit.code, ctx.period.token)
     cells = query("uncovered_cells", ctx.scope, ctx.unit.code, ctx.period.token)
     link = lambda code: f"/map?unit={code}&period={ctx.period.token}"  # noqa: E731

@@ -1,5 +1,6 @@
 """一屏统揽: the district at a glance — the command-center wall (default page)."""
 
+import html
 import os
 from dataclasses import replace
 from datetime import datetime
@@ -79,6 +80,9 @@ def wall() -> None:
         items = [f'{r.reported_at:%m-%d %H:%M} {r.area_name}{r.unit_name} {r.title}（{r.status_label}）'
                  for r in data["key_events"].itertuples()]
         ticker(items)
+        if data.get("calendar_note"):
+            st.html(f'<div class="screen-meta fresh-amber" data-testid="calendar-note">⚠ '
+                    f'{html.escape(data["calendar_note"])}</div>')
     with right:
         src = data["by_source"].set_index("code")["closure_rate"]
         key_rate = data["by_whistle"].set_index("code")["closure_rate"].get("key")

@@ -15,7 +15,7 @@ from data_access.queries import events as ev
 from data_access.queries import indicators as ind
 from data_access.queries.units import home_unit
 
-from .conftest import ARTIFACTS, DATA_AS_OF, display_token
+from .conftest import ARTIFACTS, DATA_AS_OF, FROZEN_NOW, display_token
 
 pytestmark = pytest.mark.browser
 TILES = ["reported", "closed", "closure_rate", "overdue", "village_rate", "enterprise_rate", "petitions",
@@ -118,21 +118,19 @@ def test_wall_figures_equal_data_access(browser, app_server, district_url):
 
 def test_wall_refreshes_in_place(browser, app_server, district_url):
     """New events appear on the wall without a reload (fragment refresh + short live TTL)."""
-    from datetime import datetime
-
     import numpy as np
 
     from data_access.demo.simulate import tick
 
     eng = get_engine(district_url)
-    month = datetime.now().strftime("%Y-%m")  # the simulator reports events now
+    month = FROZEN_NOW.strftime("%Y-%m")  # the simulator reports events at the suite's "now" (the server's too)
     url = f"{app_server}/?kiosk=1&refresh=5&period={month}&token={display_token(district_url)}"
     ctx, page, _ = open_page(browser, url)
     try:
         wait_rendered(page, selector='[data-kpi="reported"]')
         before = int(page.locator('[data-kpi="reported"] .kpi-value').inner_text().replace(",", "").rstrip("件"))
         page.evaluate("window.__marker = 42")  # survives only if the page is not reloaded
-        tick(eng, np.random.default_rng(5), 25, 0, now=datetime.now())
+        tick(eng, np.random.default_rng(5), 25, 0, now=FROZEN_NOW)
         deadline = time.time() + 60
         after = before
         while time.time() < deadline and after == before:

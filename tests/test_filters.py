@@ -173,5 +173,6 @@ def test_trend_stops_today(tiny_engine):
     t = event_trend(tiny_engine, Scope.all(), root, parse_period("2026-09"), as_of=datetime(2026, 9, 10, 15))
     assert len(t) == 10 and str(t["day"].max().date()) == "2026-09-10"
     assert len(event_trend(tiny_engine, Scope.all(), root, parse_period("2026-09"), as_of=DATA_AS_OF)) == 30
-    # "today" inside the month cuts it; a month not yet begun has no days drawn
-    assert len(event_trend(tiny_engine, Scope.all(), root, parse_period("2026-10"), as_of=datetime(2026, 10, 1, 8))) == 1
+    # on its first morning a month has one day drawn
+    oct_1 = datetime(2026, 10, 1, 8)
+    assert len(event_trend(tiny_engine, Scope.all(), root, parse_period("2026-10"), as_of=oct_1)) == 1

@@ -2,22 +2,39 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
+import pandas as pd
 import shapely
 from sqlalchemy import Engine, func, select
 
 from data_access.db import schema
 from data_access.queries.units import level_counts
+from data_access.workdays import unknown_years, years_spanned
 
 # Fact tables whose rows must sit on an existing unit with a consistent ancestor chain.
 FACT_TABLES = ["events", "sanling_subjects", "patrols", "patrol_visits", "cameras", "police_rooms",
                "mediation_cases", "petitions", "criminal_cases", "safety_inspections"]
 
 
-def check(engine: Engine, nesting_tolerance_m: float = 1.0) -> dict:
+def calendar_years_missing(engine: Engine, as_of: datetime | None = None) -> list[int]:
+    """Years of the events' report times and deadlines (and of ``as_of``) whose public holidays neither
+    ``config/holidays.toml`` nor chinese-calendar knows: working days there are counted Monday–Friday."""
+    e = schema.events
+    with engine.connect() as conn:
+        span = conn.execute(select(func.min(e.c.reported_at), func.max(e.c.reported_at), func.min(e.c.deadline),
+                                   func.max(e.c.deadline))).one()
+    return unknown_years([*years_spanned(*(pd.Timestamp(v) for v in span if v is not None)),
+                          *([as_of.year] if as_of else [])])
+
+
+def check(engine: Engine, nesting_tolerance_m: float = 1.0, as_of: datetime | None = None) -> dict:
     """Check the parent chain, levels, rows on existing units and geometry validity and nesting.
 
     Returns ``{"units": {level: n}, "events": n, "orphans": n, "invalid_geometries": n,
-    "bad_parents": n, "not_nested": n}``; everything but units/events should be 0.
+    "bad_parents": n, "not_nested": n, "calendar_years_missing": [years]}``; everything but
+    units/events should be 0 (or empty). ``calendar_years_missing`` is a warning, not a failure: see
+    :func:`calendar_years_missing` (``as_of``, the caller's "now", adds its year).
     """
     u = schema.units
     with engine.connect() as conn:
@@ -51,4 +68,5 @@ def check(engine: Engine, nesting_tolerance_m: float = 1.0) -> dict:
             if g.difference(p.buffer(tol)).area > 1e-4 * g.area:
                 not_nested += 1
     return {"units": level_counts(engine), "events": int(n_events), "orphans": int(orphans),
-            "invalid_geometries": invalid, "bad_parents": bad_parents, "not_nested": not_nested}
+            "invalid_geometries": invalid, "bad_parents": bad_parents, "not_nested": not_nested,
+            "calendar_years_missing": calendar_years_missing(engine, as_of)}

@@ -221,6 +221,15 @@ def event_list(engine: Engine, scope: Scope, unit: Unit, period: Period | None =
     return df
 
 
+def deadline_span(engine: Engine, scope: Scope, unit: Unit, period: Period) -> tuple[datetime | None, datetime | None]:
+    """The earliest and latest deadline (办结时限) of the events reported in ``period`` under ``unit``:
+    the days whose working-day calendar the period's overdue figures rely on. (None, None) without events."""
+    q = _period_query([func.min(events.c.deadline), func.max(events.c.deadline)], scope, unit, period, None)
+    with engine.connect() as conn:
+        lo, hi = conn.execute(q).one()
+    return tuple(None if v is None else pd.Timestamp(v).to_pydatetime() for v in (lo, hi))
+
+
 def latest_event_time(engine: Engine, scope: Scope, unit: Unit) -> datetime | None:
     """The newest ``reported_at`` or ``closed_at`` under ``unit``: how fresh the data is."""
     with engine.connect() as conn:
