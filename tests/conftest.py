@@ -38,8 +38,8 @@ TEST_UNTIL = date(2026, 10, 31)
 DATA_AS_OF = datetime.combine(TEST_UNTIL + timedelta(days=1), datetime.min.time())
 # The clock of the whole run (local time): the Wednesday of Spring Festival week 2027.
 FROZEN_NOW = datetime(2027, 2, 10, 9, 0)
-FAKETIME_LIBS = ("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1",
-                 "/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1")
+FAKETIME_LIBS = ("/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1",
+                 "/usr/lib/aarch64-linux-gnu/faketime/libfaketimeMT.so.1")
 PG_ADMIN_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
