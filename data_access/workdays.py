@@ -27,7 +27,7 @@ import chinese_calendar
 CALENDAR_PATH = Path(__file__).resolve().parents[1] / "config" / "holidays.toml"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # hashed by identity: a calendar is read once and used as a cache key
 class HolidayCalendar:
     """The years of ``config/holidays.toml``: holiday date → name, make-up workday → name, years covered."""
 
@@ -163,7 +163,11 @@ def is_workday(d: date, calendar: HolidayCalendar | None = None) -> bool:
     The office's calendar decides the years it has, then ``chinese-calendar``; a year neither
     knows is counted Monday–Friday (see :func:`calendar_note`).
     """
-    cal = calendar or default_calendar()
+    return _is_workday(d, calendar or default_calendar())
+
+
+@lru_cache(maxsize=16384)
+def _is_workday(d: date, cal: HolidayCalendar) -> bool:
     if d in cal.holidays:
         return False
     if d in cal.workdays:
