@@ -6,13 +6,14 @@ import os
 import statistics
 import time
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 from sqlalchemy import select
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_UNTIL = date(2026, 10, 31)  # fixed so runs are comparable
+BENCH_AS_OF = datetime(2026, 10, 31, 12, 0)  # "now" for the queries that depend on it, fixed for the same reason
 PERIOD = "2026-10"
 
 

@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .common import PERIOD, ROOT, bench_db
+from .common import BENCH_AS_OF, PERIOD, ROOT, bench_db
 
 GOAL_MS = 3000
 
@@ -54,7 +54,7 @@ def run(url: str, log=print, runs: int = 5) -> dict:
     snap = None
     for i in range(runs + 1):  # the first run warms caches and imports; not counted
         t0 = time.perf_counter()
-        snap = reports.gather(engine, who, None, PERIOD)
+        snap = reports.gather(engine, who, None, PERIOD, as_of=BENCH_AS_OF)
         t1 = time.perf_counter()
         data = render_pdf(snap)
         t2 = time.perf_counter()

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 
 from sqlalchemy import event
 
-from .common import PERIOD, median_ms
+from .common import BENCH_AS_OF, PERIOD, median_ms
 
 
 @contextmanager
@@ -51,18 +51,19 @@ def query_cases(engine):
     root = un.home_unit(engine, s)
     sub = un.get_unit(engine, un.children(engine, s, root)["code"].iloc[0])
     p = parse_period(PERIOD)
+    t = BENCH_AS_OF
     cases = [
-        ("event_kpis[district]", lambda **k: ev.event_kpis(engine, s, root, p, **k), True),
-        ("event_kpis[subdistrict]", lambda **k: ev.event_kpis(engine, s, sub, p, **k), True),
-        ("child_event_kpis[district]", lambda **k: ev.child_event_kpis(engine, s, root, p, **k), True),
-        ("closure_by_source", lambda **k: ev.closure_by(engine, s, root, p, "source", **k), True),
-        ("closure_by_category", lambda **k: ev.closure_by(engine, s, root, p, "category", **k), True),
-        ("event_monthly", lambda **k: ind.event_monthly(engine, s, root, p, **k), True),
-        ("event_trend", lambda: ev.event_trend(engine, s, root, p), False),
-        ("event_list_key", lambda: ev.event_list(engine, s, root, p, whistle="key", limit=12), False),
+        ("event_kpis[district]", lambda **k: ev.event_kpis(engine, s, root, p, as_of=t, **k), True),
+        ("event_kpis[subdistrict]", lambda **k: ev.event_kpis(engine, s, sub, p, as_of=t, **k), True),
+        ("child_event_kpis[district]", lambda **k: ev.child_event_kpis(engine, s, root, p, as_of=t, **k), True),
+        ("closure_by_source", lambda **k: ev.closure_by(engine, s, root, p, "source", as_of=t, **k), True),
+        ("closure_by_category", lambda **k: ev.closure_by(engine, s, root, p, "category", as_of=t, **k), True),
+        ("event_monthly", lambda **k: ind.event_monthly(engine, s, root, p, as_of=t, **k), True),
+        ("event_trend", lambda: ev.event_trend(engine, s, root, p, as_of=t), False),
+        ("event_list_key", lambda: ev.event_list(engine, s, root, p, whistle="key", as_of=t, limit=12), False),
         ("sanling_compliance", lambda: ind.sanling_compliance(engine, s, root, p), False),
-        ("petition_stats", lambda: ind.petition_stats(engine, s, root, p), False),
-        ("criminal_case_stats", lambda: ind.criminal_case_stats(engine, s, root, p), False),
+        ("petition_stats", lambda: ind.petition_stats(engine, s, root, p, as_of=t), False),
+        ("criminal_case_stats", lambda: ind.criminal_case_stats(engine, s, root, p, as_of=t), False),
         ("mediation_stats", lambda: ind.mediation_stats(engine, s, root, p), False),
         ("camera_stats", lambda: ind.camera_stats(engine, s, root), False),
         ("patrol_coverage", lambda: ind.patrol_coverage(engine, s, root, p), False),
@@ -78,7 +79,8 @@ def extra_cases(engine, scope, root, sub, period):
     try:
         from data_access.queries import warnings as w
 
-        out.append(("child_warnings[district]", lambda: w.child_warnings(engine, scope, root, period), False))
+        out.append(("child_warnings[district]",
+                    lambda: w.child_warnings(engine, scope, root, period, as_of=BENCH_AS_OF), False))
     except (ImportError, AttributeError):
         pass
     return out

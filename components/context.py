@@ -9,7 +9,7 @@ clear message instead of a traceback.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 
 import streamlit as st
 
@@ -18,18 +18,20 @@ from data_access.errors import DataAccessError, OutOfScopeError
 from data_access.filters import Period, Scope, Unit, month_period, parse_period
 from data_access.queries import units
 
-from .data import db_url, engine, query
+from .data import db_url, engine, query, run_as_of
 
 
 @dataclass(frozen=True)
 class PageContext:
-    """The resolved view: database URL, caller scope, focus unit, period and breadcrumb."""
+    """The resolved view: database URL, caller scope, focus unit, period, breadcrumb and ``as_of``
+    (the time this page run reads, once, to the minute: pass it to every query that depends on "now")."""
 
     db: str
     scope: Scope
     unit: Unit
     period: Period
     crumbs: tuple[Unit, ...]
+    as_of: datetime
 
     @property
     def engine(self):
@@ -41,10 +43,10 @@ def current_scope() -> Scope:
     return st.session_state.get("scope", Scope.all())
 
 
-def default_period(scope: Scope) -> Period:
-    """The month of the newest data (today's month in live use)."""
+def default_period(scope: Scope, as_of: datetime) -> Period:
+    """The month of the newest data (``as_of``'s month in live use, or when there is no data)."""
     latest = query("latest_event_time", scope, None)
-    return month_period((latest or datetime.now()).date() if isinstance(latest, datetime) else date.today())
+    return month_period((latest if isinstance(latest, datetime) else as_of).date())
 
 
 def resolve_unit_param(scope: Scope) -> Unit:
@@ -62,7 +64,7 @@ def resolve_unit_param(scope: Scope) -> Unit:
     return units.home_unit(eng, scope)
 
 
-def resolve_period_param(scope: Scope) -> Period:
+def resolve_period_param(scope: Scope, as_of: datetime) -> Period:
     """The period from ``?period=``; invalid values warn and fall back to the default month."""
     token = st.query_params.get("period")
     if token:
@@ -71,7 +73,7 @@ def resolve_period_param(scope: Scope) -> Period:
         except DataAccessError as exc:
             st.warning(f"{md(exc)}。已显示默认时间段。")
             del st.query_params["period"]
-    return default_period(scope)
+    return default_period(scope, as_of)
 
 
 def page_context() -> PageContext:
@@ -80,11 +82,12 @@ def page_context() -> PageContext:
         st.error("请从首页进入 / please open the app from its start page")
         st.link_button("进入首页", "/")
         st.stop()
+    as_of = run_as_of()
     scope = current_scope()
     unit = resolve_unit_param(scope)
-    period = resolve_period_param(scope)
+    period = resolve_period_param(scope, as_of)
     crumbs = tuple(units.breadcrumb(engine(db_url()), scope, unit))
-    return PageContext(db_url(), scope, unit, period, crumbs)
+    return PageContext(db_url(), scope, unit, period, crumbs, as_of)
 
 
 def page_start(title: str, key_prefix: str) -> PageContext:

@@ -2,13 +2,21 @@
 
 Every page reads data through :func:`query`, which is cached with
 ``st.cache_data`` keyed by plain values only (function name, database URL, scope
-tuple, unit code, period token, keyword values). The scope is part of the key, so
+tuple, unit code, period token, ``as_of``, keyword values). The scope is part of the key, so
 two users with different scopes never share a cached answer.
+
+``as_of`` ("now" for figures that depend on it: overdue, running periods, to-do lists) is read
+once per page run by :func:`run_as_of` and passed down. It is truncated to the minute so that it
+does not defeat the cache: within a minute every run asks for the same key, and a minute is as
+long as the cache keeps an answer anyway (``CACHE_TTL_S`` = 60 s), so the hit rate is unchanged;
+overdue counts move at most a minute late, which nobody can see (deadlines fall on the hour).
 """
 
 from __future__ import annotations
 
+import inspect
 import os
+from datetime import datetime
 from typing import Any
 
 import streamlit as st
@@ -44,6 +52,7 @@ QUERIES: dict[str, tuple[Any, bool]] = {
     "unit_info": (units.unit_info, False),
     "children": (units.children, False),
     "latest_event_time": (events.latest_event_time, False),
+    "deadline_span": (events.deadline_span, True),
     "event_monthly": (indicators.event_monthly, True),
     "sanling_compliance": (indicators.sanling_compliance, True),
     "petition_stats": (indicators.petition_stats, True),
@@ -78,6 +87,16 @@ QUERIES: dict[str, tuple[Any, bool]] = {
     "inspections": (safety.inspections, True),
     "ranking": (ranking.ranking, True),
 }
+
+
+def run_as_of() -> datetime:
+    """The one place the app reads the wall clock: "now" for this page run, to the minute."""
+    return datetime.now().replace(second=0, microsecond=0)
+
+
+def takes_as_of(name: str) -> bool:
+    """True when the query ``name`` depends on "now" (has an ``as_of`` parameter)."""
+    return "as_of" in inspect.signature(QUERIES[name][0]).parameters
 
 
 def register(name: str, fn, takes_period: bool = True) -> None:
@@ -121,13 +140,19 @@ def _cached_live(name: str, url: str, scope: tuple[str | None, int], unit: str |
     return _cached.__wrapped__(name, url, scope, unit, period, kwargs)
 
 
-def query(name: str, scope: Scope, unit: str | None, period: str | None = None, *, live: bool = False,
-          **kwargs) -> Any:
+def query(name: str, scope: Scope, unit: str | None, period: str | None = None, *, as_of: datetime | None = None,
+          live: bool = False, **kwargs) -> Any:
     """Call the data_access function ``name`` for ``unit`` (a code) and ``period`` (a token).
 
-    Keyword values must be hashable plain values (str, int, tuples). ``live=True`` uses the
-    short wall TTL (``LIVE_TTL_S``) instead of ``CACHE_TTL_S``.
+    ``as_of`` (the page run's :func:`run_as_of`) is required by, and passed only to, the functions that
+    take it; it is truncated to the minute for the cache key. Keyword values must be hashable plain
+    values (str, int, tuples). ``live=True`` uses the short wall TTL (``LIVE_TTL_S``) instead of
+    ``CACHE_TTL_S``.
     """
+    if takes_as_of(name):
+        if as_of is None:
+            raise TypeError(f"query {name!r} depends on the time: pass as_of=ctx.as_of")
+        kwargs["as_of"] = as_of.replace(second=0, microsecond=0)
     fn = _cached_live if live else _cached
     return fn(name, db_url(), scope_key(scope), unit, period, tuple(sorted(kwargs.items())))
 

@@ -138,7 +138,8 @@ def grid_map(ctx, layers: set[str] | None = None, height: int = 650, key: str = 
     # Through last_good: on a wall, a database outage longer than the cache TTL keeps the last map.
     feats, _ = last_good(f"map:{ctx.unit.code}", lambda: map_features(db_url(), scope_key(ctx.scope), ctx.unit.code))
     warn, _ = last_good(f"map_warnings:{ctx.unit.code}:{ctx.period.token}",
-                        lambda: query("child_warnings", ctx.scope, ctx.unit.code, ctx.period.token))
+                        lambda: query("child_warnings", ctx.scope, ctx.unit.code, ctx.period.token,
+                                              as_of=ctx.as_of))
     color = dict(zip(warn["code"], warn["color"])) if len(warn) else {}
     label = dict(zip(warn["code"], warn["color_label"])) if len(warn) else {}
     gj = {"type": "FeatureCollection", "features": []}

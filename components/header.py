@@ -17,12 +17,13 @@ document.getElementById('c').textContent=day+
 `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;}t();setInterval(t,1000);</script>"""
 
 
-def freshness(latest: datetime | None, now: datetime | None = None, amber_min: int = 60, red_min: int = 24 * 60
+def freshness(latest: datetime | None, now: datetime, amber_min: int = 60, red_min: int = 24 * 60
               ) -> tuple[str, str]:
-    """('数据更新于 …', css class) — amber after ``amber_min`` minutes without new data, red after ``red_min``."""
+    """('数据更新于 …', css class) — amber after ``amber_min`` minutes without new data at ``now``, red after
+    ``red_min``."""
     if latest is None:
         return "暂无数据", "fresh-red"
-    age = ((now or datetime.now()) - latest).total_seconds() / 60
+    age = (now - latest).total_seconds() / 60
     cls = "fresh-ok" if age < amber_min else "fresh-amber" if age < red_min else "fresh-red"
     return f"数据更新于 {latest:%Y-%m-%d %H:%M}", cls
 

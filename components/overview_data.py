@@ -2,30 +2,32 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import datetime
 
 from data_access.filters import Period, Scope, Unit
+from data_access.workdays import calendar_note, years_spanned
 
 from .data import query
 
 TICKER_ITEMS = 12
 
 
-def load_overview(scope: Scope, unit: Unit, period: Period) -> dict:
-    """A plain dict of the wall's figures (all through the cached query edge, live TTL).
+def load_overview(scope: Scope, unit: Unit, period: Period, as_of: datetime) -> dict:
+    """A plain dict of the wall's figures at ``as_of`` (all through the cached query edge, live TTL).
 
     Keys: kpi, kpi_prev (event KPI dicts), monthly (DataFrame), by_source, by_whistle, by_category
     (closure_by frames), children (child_event_kpis), trend (event_trend), sanling, petitions,
     cases, mediation, cameras, patrol, key_events (DataFrame), latest (datetime | None), prev_label
-    (how the ``*_prev`` figures compare: the same elapsed days of the previous period while this
-    one is still running, see ``Period.comparable_previous``).
+    (how the ``*_prev`` figures compare: the previous period up to the same date while this
+    one is still running, see ``Period.comparable_previous``), calendar_note (str | None: said when a
+    year of the period's deadlines has no holiday calendar, so overdue figures count Monday–Friday).
     """
     code, tok = unit.code, period.token
-    prev_period = period.comparable_previous(date.today())
+    prev_period = period.comparable_previous(as_of.date())
     prev = prev_period.token
 
     def q(name, p=tok, **kw):
-        return query(name, scope, code, p, live=True, **kw)
+        return query(name, scope, code, p, as_of=as_of, live=True, **kw)
 
     return {
         "kpi": q("event_kpis"), "kpi_prev": q("event_kpis", prev),
@@ -40,4 +42,5 @@ def load_overview(scope: Scope, unit: Unit, period: Period) -> dict:
         "key_events": q("event_list", whistle="key", limit=TICKER_ITEMS),
         "latest": query("latest_event_time", scope, code, live=True),
         "prev_label": "较上期同期" if prev_period.kind == "custom" and period.kind != "custom" else "较上期",
+        "calendar_note": calendar_note(years_spanned(*q("deadline_span")), short=True),
     }

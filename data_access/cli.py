@@ -10,7 +10,7 @@ import argparse
 import json
 import os
 import sys
-from datetime import date
+from datetime import date, datetime
 
 from data_access.db.engine import default_url
 
@@ -32,7 +32,7 @@ def cmd_demo(args) -> int:
 
     until = date.fromisoformat(args.until) if args.until else None
     counts = build_demo(args.db, scale=args.scale, seed=args.seed, until=until, demo_password=args.demo_password,
-                        log=lambda m: print(m, file=sys.stderr))
+                        log=lambda m: print(m, file=sys.stderr), now=datetime.now())
     print(json.dumps(counts, ensure_ascii=False))
     return 0
 
@@ -41,7 +41,13 @@ def cmd_check(args) -> int:
     from data_access.db.check import check
     from data_access.db.engine import get_engine
 
-    result = check(get_engine(args.db))
+    result = check(get_engine(args.db), as_of=datetime.now())
+    if result["calendar_years_missing"]:
+        years = "、".join(str(y) for y in result["calendar_years_missing"])
+        print(f"警告 / warning: {years} 年的法定节假日安排未录入 config/holidays.toml，chinese-calendar 也不知道；"
+              f"这些年份的工作日按周一至周五计算 / public holidays unknown for {years}: working days there are "
+              f"counted Monday–Friday until the State Council schedule is added to config/holidays.toml",
+              file=sys.stderr)
     print(json.dumps(result, ensure_ascii=False))
     bad = (result["orphans"] + result["invalid_geometries"] + result["bad_parents"] + result["bad_ancestors"]
            + result["not_nested"])

@@ -8,9 +8,10 @@ no query function can forget it: every public query calls it with the caller's
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from dateutil.relativedelta import relativedelta
 from sqlalchemy import Select, Table
 
 from data_access.errors import InvalidParameterError
@@ -104,51 +105,65 @@ class Period:
     def previous(self) -> Period:
         """The period of the same kind and length just before this one."""
         if self.kind == "month":
-            return month_period(_add_months(self.start, -1))
+            return month_period(self.start - relativedelta(months=1))
         if self.kind == "quarter":
-            return replace(self, start=_add_months(self.start, -3), end=self.start)
+            return quarter_period(self.start - relativedelta(months=3))
         if self.kind == "year":
-            return replace(self, start=date(self.start.year - 1, 1, 1), end=self.start)
+            return year_period(self.start - relativedelta(years=1))
         return Period(self.start - timedelta(days=self.days), self.start, "custom")
 
     def comparable_previous(self, today: date) -> Period:
         """What a change "较上期" should compare with on ``today``: while this period is still running,
-        the same number of days from the start of the previous period (1–24 Oct against 1–24 Nov,
-        not a whole October against 24 days of November); otherwise :meth:`previous`."""
+        the previous period up to the same date (1–24 Oct against 1–24 Nov, not a whole October
+        against 24 days of November; on 31 March the whole of February); otherwise :meth:`previous`.
+        A custom range compares the same number of elapsed days of the range before it."""
         prev = self.previous()
         if not self.start <= today < self.end:
             return prev
-        return Period(prev.start, min(prev.start + timedelta(days=(today - self.start).days + 1), prev.end), "custom")
+        if self.kind == "custom":
+            return _cut(prev, prev.start + timedelta(days=(today - self.start).days + 1))
+        step = {"month": relativedelta(months=1), "quarter": relativedelta(months=3), "year": relativedelta(years=1)}
+        return _cut(prev, today - step[self.kind] + timedelta(days=1))
 
     def year_ago(self) -> Period:
-        """The same span one year earlier (for YoY)."""
-        return Period(_add_months(self.start, -12), _add_months(self.end, -12), self.kind)
+        """The same span one year earlier (for YoY): the same month, quarter or year; a custom range
+        from the same first to the same last day (29 February maps to 28 February)."""
+        if self.kind == "month":
+            return month_period(self.start - relativedelta(years=1))
+        if self.kind == "quarter":
+            return quarter_period(self.start - relativedelta(years=1))
+        if self.kind == "year":
+            return year_period(self.start - relativedelta(years=1))
+        last = self.end - timedelta(days=1)
+        return Period(self.start - relativedelta(years=1), last - relativedelta(years=1) + timedelta(days=1), "custom")
 
     def comparable_year_ago(self, today: date) -> Period:
-        """:meth:`year_ago`, cut to the days elapsed so far while this period is still running."""
+        """:meth:`year_ago`, cut to the same date a year earlier while this period is still running."""
         ago = self.year_ago()
         if not self.start <= today < self.end:
             return ago
-        return Period(ago.start, min(_add_months(today, -12) + timedelta(days=1), ago.end), "custom")
+        return _cut(ago, today - relativedelta(years=1) + timedelta(days=1))
 
 
-def _add_months(d: date, n: int) -> date:
-    m = d.month - 1 + n
-    return date(d.year + m // 12, m % 12 + 1, 1) if d.day == 1 else date(d.year + m // 12, m % 12 + 1, min(d.day, 28))
+def _cut(p: Period, end: date) -> Period:
+    """``p`` ending at ``end`` (exclusive) if that is inside it, else ``p`` itself (the whole period)."""
+    return Period(p.start, end, "custom") if end < p.end else p
 
 
 def month_period(d: date) -> Period:
     """The calendar month containing ``d``."""
     start = date(d.year, d.month, 1)
-    return Period(start, _add_months(start, 1), "month")
+    return Period(start, start + relativedelta(months=1), "month")
 
 
 def quarter_period(d: date) -> Period:
+    """The calendar quarter containing ``d``."""
     start = date(d.year, 3 * ((d.month - 1) // 3) + 1, 1)
-    return Period(start, _add_months(start, 3), "quarter")
+    return Period(start, start + relativedelta(months=3), "quarter")
 
 
 def year_period(d: date) -> Period:
+    """The calendar year containing ``d``."""
     return Period(date(d.year, 1, 1), date(d.year + 1, 1, 1), "year")
 
 

@@ -7,6 +7,7 @@ from components import charts
 from components.context import page_start
 from components.data import query
 from components.tables import table
+from components.workday_note import workday_note
 
 ctx = page_start("事件办结", "events")
 
@@ -21,7 +22,7 @@ with c2:
         ["label", "count", "conversion", "median_hours"]].rename(columns={
             "label": "环节", "count": "件数", "conversion": "转化率", "median_hours": "中位用时(小时)"}),
         "闭环漏斗", "events_stage")
-    w = query("whistle_stats", ctx.scope, ctx.unit.code, ctx.period.token)
+    w = query("whistle_stats", ctx.scope, ctx.unit.code, ctx.period.token, as_of=ctx.as_of)
     st.subheader("网格吹哨")
     table(w.assign(closure_rate=w["closure_rate"].map(pct), median_dispatch_hours=w["median_dispatch_hours"].map(dec),
                    median_close_hours=w["median_close_hours"].map(dec))[
@@ -33,7 +34,7 @@ with c2:
 tabs = st.tabs(["按来源", "按类别"])
 for tab, by in zip(tabs, ("source", "category")):
     with tab:
-        d = query("closure_by", ctx.scope, ctx.unit.code, ctx.period.token, by=by)
+        d = query("closure_by", ctx.scope, ctx.unit.code, ctx.period.token, by=by, as_of=ctx.as_of)
         charts.bars(d, "label", {"closure_rate": "办结率"}, percent=True, height=260, key=f"events_by_{by}")
         table(d[["label", "reported", "closed", "closure_rate", "overdue", "overdue_open"]].assign(
             closure_rate=d["closure_rate"].map(pct)).rename(columns={
@@ -42,8 +43,9 @@ for tab, by in zip(tabs, ("source", "category")):
 
 st.subheader("时限管理（按工作日计，含法定节假日与调休）")
 days = st.slider("即将超期：剩余工作日不超过", 1, 5, 2, key="events_days")
-soon = query("due_soon", ctx.scope, ctx.unit.code, workdays=days)
-over = query("overdue", ctx.scope, ctx.unit.code)
+soon = query("due_soon", ctx.scope, ctx.unit.code, workdays=days, as_of=ctx.as_of)
+over = query("overdue", ctx.scope, ctx.unit.code, as_of=ctx.as_of)
+workday_note(ctx.as_of, *soon["deadline"], *over["deadline"])
 a, b = st.columns(2)
 with a:
     st.markdown(f"**即将超期 {len(soon)} 件**")

@@ -39,9 +39,9 @@ with left:
     clicked = grid_map(ctx, layers, height=680, key=f"map_{ctx.unit.code}", flt=flt)
     legend(layers)
 with right:
-    warning = query("unit_warning", ctx.scope, ctx.unit.code, ctx.period.token)
+    warning = query("unit_warning", ctx.scope, ctx.unit.code, ctx.period.token, as_of=ctx.as_of)
     unit_card(query("unit_info", ctx.scope, ctx.unit.code), query("event_kpis", ctx.scope, ctx.unit.code,
-                                                                   ctx.period.token),
+                                                                   ctx.period.token, as_of=ctx.as_of),
               warning, query("sanling_compliance", ctx.scope, ctx.unit.code, ctx.period.token))
     st.markdown("**下级单位（按预警程度排序）**")
     children_ranking(warning["children"], "map", ctx.period.token)

@@ -7,11 +7,12 @@ from components.context import page_start
 from components.data import query, target_values
 from components.kpi import Tile, kpi_tiles
 from components.unit_card import unit_card
+from components.workday_note import workday_note
 
 ctx = page_start("我的指标", "my")
 
-k = query("event_kpis", ctx.scope, ctx.unit.code, ctx.period.token)
-peer = query("peer_benchmark", ctx.scope, ctx.unit.code, ctx.period.token)
+k = query("event_kpis", ctx.scope, ctx.unit.code, ctx.period.token, as_of=ctx.as_of)
+peer = query("peer_benchmark", ctx.scope, ctx.unit.code, ctx.period.token, as_of=ctx.as_of)
 targets = target_values(ctx.db)
 kpi_tiles([
     Tile("reported", "事件上报", num(k["reported"]), "件"),
@@ -25,15 +26,16 @@ kpi_tiles([
 left, right = st.columns([1.1, 1])
 with left:
     unit_card(query("unit_info", ctx.scope, ctx.unit.code), k,
-              query("unit_warning", ctx.scope, ctx.unit.code, ctx.period.token),
+              query("unit_warning", ctx.scope, ctx.unit.code, ctx.period.token, as_of=ctx.as_of),
               query("sanling_compliance", ctx.scope, ctx.unit.code, ctx.period.token))
-    monthly = query("event_monthly", ctx.scope, ctx.unit.code, ctx.period.token)
+    monthly = query("event_monthly", ctx.scope, ctx.unit.code, ctx.period.token, as_of=ctx.as_of)
     st.markdown("**近12个月办结率**")
     st.line_chart(monthly.set_index("month")["closure_rate"] * 100, height=200)
 with right:
     st.markdown("### 待办事项")
-    od = query("overdue", ctx.scope, ctx.unit.code)
-    soon = query("due_soon", ctx.scope, ctx.unit.code)
+    od = query("overdue", ctx.scope, ctx.unit.code, as_of=ctx.as_of)
+    soon = query("due_soon", ctx.scope, ctx.unit.code, as_of=ctx.as_of)
+    workday_note(ctx.as_of, *od["deadline"], *soon["deadline"])
     bad = query("noncompliant_subjects", ctx.scope, ctx.unit.code, ctx.period.token)
     cells = query("uncovered_cells", ctx.scope, ctx.unit.code, ctx.period.token)
     link = lambda code: f"/map?unit={code}&period={ctx.period.token}"  # noqa: E731

@@ -1,7 +1,8 @@
 """一屏统揽: the district at a glance — the command-center wall (default page)."""
 
 import os
-import time
+from dataclasses import replace
+from datetime import datetime
 
 import streamlit as st
 
@@ -46,9 +47,11 @@ with database_or_wait():  # a wall started during an outage waits on 等待数�
 
 
 def wall_body() -> None:
+    now = datetime.now()  # the wall's clock, read once per refresh (the fragment does not rerun page_context)
+    run = replace(ctx, as_of=now.replace(second=0, microsecond=0))
     shown = stale_copies()  # every last good copy this refresh falls back on: the figures', the map's
     data, _ = last_good(f"overview:{ctx.unit.code}:{ctx.period.token}",
-                        lambda: load_overview(ctx.scope, ctx.unit, ctx.period))
+                        lambda: load_overview(run.scope, run.unit, run.period, run.as_of))
     c1, c2, c3 = st.columns([1.05, 1.9, 1.05], vertical_alignment="center")
     with c1:
         header.clock()
@@ -64,9 +67,9 @@ def wall_body() -> None:
         kids = data["children"]
         focus = None
         if rotate_s and not kids.empty:
-            focus = kids.iloc[int(time.time() // rotate_s) % len(kids)]
+            focus = kids.iloc[int(now.timestamp() // rotate_s) % len(kids)]
         # the sidebar takes ≈ 300 px of a 1920 screen outside kiosk mode: fit the district to what is left
-        clicked = grid_map(ctx, height=850, key="overview_map", width_hint=900 if kiosk else 740)
+        clicked = grid_map(run, height=850, key="overview_map", width_hint=900 if kiosk else 740)
         if clicked and clicked != ctx.unit.code:  # drill down on the wall too
             st.query_params["unit"] = clicked
             st.rerun()
@@ -77,6 +80,9 @@ def wall_body() -> None:
         items = [f'{r.reported_at:%m-%d %H:%M} {r.area_name}{r.unit_name} {r.title}（{r.status_label}）'
                  for r in data["key_events"].itertuples()]
         ticker(items)
+        if data.get("calendar_note"):
+            st.html(f'<div class="screen-meta fresh-amber" data-testid="calendar-note">⚠ '
+                    f'{h(data["calendar_note"])}</div>')
     with right:
         src = data["by_source"].set_index("code")["closure_rate"]
         key_rate = data["by_whistle"].set_index("code")["closure_rate"].get("key")
@@ -93,7 +99,7 @@ def wall_body() -> None:
         panel_title("事件类别构成")
         category_donut(data["by_category"])
     with c3:  # drawn last, so the marker also covers a failure after the figures loaded (the map's)
-        text, cls = header.freshness(data["latest"])
+        text, cls = header.freshness(data["latest"], now)
         header.meta_line(ctx.period.label, text, cls,
                          f"数据连接中断 · 显示 {shown.since:%H:%M} 的数据" if shown.since else "")
 

@@ -15,7 +15,7 @@ better = {"higher": "越高越好", "lower": "越低越好"}
 st.caption("得分 = 各指标在参评单位中的相对分（最好 100、最差 0）按权重加权：" +
            "，".join(f"{i['label']} {float(i['weight']) * 100:.0f}%（{better[i['better']]}）" for i in ind) +
            "。权重见 config/ranking.toml。")
-r = query("ranking", ctx.scope, ctx.unit.code, ctx.period.token)
+r = query("ranking", ctx.scope, ctx.unit.code, ctx.period.token, as_of=ctx.as_of)
 missing = [i["label"] for i in ind if len(r) and r[i["metric"]].isna().all()]
 if missing:
     st.info(f"本期尚无“{'、'.join(missing)}”数据（如三零创建于月末研判），得分按其余指标权重折算。")

@@ -2,6 +2,7 @@
 
 from datetime import date
 
+import pandas as pd
 import streamlit as st
 
 import reports
@@ -34,20 +35,12 @@ unit_code = c1.selectbox("单位", codes, index=codes.index(ctx.unit.code) if ct
 
 
 def _period_options(latest: date) -> dict[str, str]:
-    """token -> label: the last 13 months, the last 4 quarters, the last 2 years."""
-    out, d = {}, date(latest.year, latest.month, 1)
-    for _ in range(13):
-        p = month_period(d)
-        out[p.token] = p.label
-        d = p.previous().start
-    q = quarter_period(latest)
-    for _ in range(4):
-        out[q.token] = q.label
-        q = q.previous()
-    y = year_period(latest)
-    for _ in range(2):
-        out[y.token] = y.label
-        y = y.previous()
+    """token -> label: the last 13 months, the last 4 quarters, the last 2 years (newest first)."""
+    out = {}
+    for make, freq, n in ((month_period, "M", 13), (quarter_period, "Q", 4), (year_period, "Y", 2)):
+        for p in pd.period_range(end=pd.Period(latest, freq=freq), periods=n, freq=freq)[::-1]:
+            period = make(p.start_time.date())
+            out[period.token] = period.label
     return out
 
 
@@ -69,7 +62,7 @@ if fmt:
     bar = st.progress(0.0, text="准备数据…")
     try:
         data, snap = reports.export(ctx.db, fmt, who, unit_code, token, tuple(sections),
-                                    progress=lambda f, msg: bar.progress(min(1.0, f), text=msg))
+                                    progress=lambda f, msg: bar.progress(min(1.0, f), text=msg), as_of=ctx.as_of)
     except Exception as exc:  # noqa: BLE001 - shown to the user, not swallowed
         bar.empty()
         st.error(f"报告生成失败：{md(exc)}")

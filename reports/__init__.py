@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import Engine
 
@@ -72,19 +73,20 @@ def log_refused(engine: Engine, who: Exporter, fmt: str, unit_code: str | None, 
 
 
 def gather(db: str | Engine, who: Exporter, unit_code: str | None, period_token: str,
-             sections: tuple[str, ...] | None = None,
-             progress: Callable[[float, str], None] | None = None) -> Snapshot:
-    """Gather the figures of ``unit_code`` (None: the exporter's home unit) for ``period_token``."""
+           sections: tuple[str, ...] | None = None,
+           progress: Callable[[float, str], None] | None = None, *, as_of: datetime) -> Snapshot:
+    """Gather the figures of ``unit_code`` (None: the exporter's home unit) for ``period_token`` at ``as_of``."""
     engine = db if isinstance(db, Engine) else get_engine(db)
     unit = units.resolve_unit(engine, who.scope, unit_code)
-    return build_snapshot(engine, who.scope, unit, parse_period(period_token), author=who.author,
+    return build_snapshot(engine, who.scope, unit, parse_period(period_token), as_of=as_of, author=who.author,
                           sections=sections, progress=progress)
 
 
 def export(db: str | Engine, fmt: str, who: Exporter, unit_code: str | None, period_token: str,
            sections: tuple[str, ...] | None = None,
-           progress: Callable[[float, str], None] | None = None) -> tuple[bytes, Snapshot]:
-    """Render a snapshot as ``fmt`` ('pdf' or 'excel') and audit the export; returns (bytes, snapshot).
+           progress: Callable[[float, str], None] | None = None, *, as_of: datetime) -> tuple[bytes, Snapshot]:
+    """Render a snapshot as ``fmt`` ('pdf' or 'excel') at ``as_of`` (the caller's clock, read once) and
+    audit the export; returns (bytes, snapshot).
 
     Raises :class:`data_access.errors.DataAccessError` for a bad unit, period or scope and
     ValueError for a bad format or sections; the refusal is audited before it is raised.
@@ -95,7 +97,7 @@ def export(db: str | Engine, fmt: str, who: Exporter, unit_code: str | None, per
         if fmt not in FORMATS:
             raise ValueError(f"format must be one of {FORMATS}")
         check_sections(sections)
-        snap = gather(engine, who, unit_code, period_token, sections, progress=step)
+        snap = gather(engine, who, unit_code, period_token, sections, progress=step, as_of=as_of)
     except (DataAccessError, ValueError) as exc:
         log_refused(engine, who, fmt, unit_code, period_token, sections, exc)
         raise
@@ -108,7 +110,7 @@ def export(db: str | Engine, fmt: str, who: Exporter, unit_code: str | None, per
         from .excel import render_excel
 
         data = render_excel(snap)
-    report_data.log_export(engine, who.username, snap.unit, snap.period, fmt, snap.sections)
+    report_data.log_export(engine, who.username, snap.unit, snap.period, fmt, snap.sections, at=as_of)
     step(1.0, "完成")
     return data, snap
 

@@ -15,6 +15,7 @@ import json
 import os
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 
 from data_access.db.engine import get_engine
@@ -55,7 +56,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     try:
-        data, snap = export(engine, args.format, who, args.unit, args.period, sections)
+        data, snap = export(engine, args.format, who, args.unit, args.period, sections,
+                            as_of=datetime.now())
     except (DataAccessError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

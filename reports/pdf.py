@@ -274,6 +274,11 @@ def _cover(pdf: SnapshotPDF) -> None:
         for i, line in enumerate(s.highlights, start=1):
             pdf.set_x(MARGIN + 2)
             pdf.multi_cell(pdf.epw - 2, 5.6, f"{i}. {line}", align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    if s.calendar_note:  # the working-day figures above rest on a guessed calendar: the meeting must know
+        with pdf.local_context(font_size_pt=9.5, text_color=(176, 0, 32)):
+            pdf.set_x(MARGIN + 2)
+            pdf.multi_cell(pdf.epw - 2, 5.2, f"注：{s.calendar_note}", align="L", new_x=XPos.LMARGIN,
+                           new_y=YPos.NEXT)
 
     # contents and provenance, at the foot of the cover
     pdf.set_y(max(pdf.get_y() + 3, pdf.h - 36))

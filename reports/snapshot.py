@@ -24,6 +24,7 @@ from data_access.queries import report_data as rd
 from data_access.queries import targets as tg
 from data_access.queries import units as un
 from data_access.queries import warnings as wn
+from data_access.workdays import calendar_note, years_spanned
 
 # Section key -> Chinese title, in the order the PDF prints them. The cover is always there.
 SECTIONS: dict[str, str] = {
@@ -98,6 +99,7 @@ class Snapshot:
     overdue_total: int = 0
     tables: dict[str, Table] = field(default_factory=dict)
     highlights: list[str] = field(default_factory=list)  # 本期要点: one sentence each
+    calendar_note: str | None = None  # said when a year of the period's deadlines has no holiday calendar
 
     @property
     def title(self) -> str:
@@ -152,21 +154,21 @@ def _warnings(engine, scope, unit, period, as_of) -> tuple[pd.DataFrame, dict]:
     return kids, {k: uw[k] for k in ("color", "color_label", "reasons")}
 
 
-def build_snapshot(engine: Engine, scope: Scope, unit: Unit, period: Period, *, author: str = "领导",
-                   sections: tuple[str, ...] | None = None, as_of: datetime | None = None,
+def build_snapshot(engine: Engine, scope: Scope, unit: Unit, period: Period, *, as_of: datetime,
+                   author: str = "领导", sections: tuple[str, ...] | None = None,
                    progress: Callable[[float, str], None] | None = None) -> Snapshot:
-    """Gather every figure of the snapshot for ``unit`` and ``period`` as ``scope`` may see it.
+    """Gather every figure of the snapshot for ``unit`` and ``period`` as ``scope`` may see it at ``as_of``
+    (also the time the snapshot says it was made).
 
     ``sections`` (keys of :data:`SECTIONS`, default all) limits what is queried; ``progress``
     is called with (fraction 0–1, Chinese step name) as the work goes on.
     """
     step = progress or (lambda _f, _m: None)
     sections = tuple(s for s in SECTIONS if sections is None or s in sections)
-    as_of = as_of or datetime.now()
     prev = period.comparable_previous(as_of.date())
     crumbs = [u.name for u in un.breadcrumb(engine, scope, unit)]
     snap = Snapshot(unit=unit, period=period, previous=prev, scope=scope, author=author,
-                    generated_at=datetime.now().replace(microsecond=0), source=rd.data_source(engine),
+                    generated_at=as_of.replace(microsecond=0), source=rd.data_source(engine),
                     crumbs=crumbs, sections=sections)
     snap.unit_info = un.unit_info(engine, scope, unit)
     targets = tg.target_values(engine)
@@ -174,6 +176,8 @@ def build_snapshot(engine: Engine, scope: Scope, unit: Unit, period: Period, *, 
     step(0.05, "汇总事件指标")
     k, kp = (ev.event_kpis(engine, scope, unit, p, as_of=as_of) for p in (period, prev))
     snap.headline, snap.headline_prev = k, kp
+    # overdue figures rest on deadlines counted in working days: say so when a year of them has no calendar
+    snap.calendar_note = calendar_note(years_spanned(*ev.deadline_span(engine, scope, unit, period)))
     by_src, by_src_p = (ev.closure_by(engine, scope, unit, p, "source", as_of=as_of) for p in (period, prev))
     by_wh, by_wh_p = (ev.closure_by(engine, scope, unit, p, "whistle", as_of=as_of) for p in (period, prev))
     sl, sl_p = (rd.sanling_summary(engine, scope, unit, p) for p in (period, prev))
@@ -206,7 +210,8 @@ def build_snapshot(engine: Engine, scope: Scope, unit: Unit, period: Period, *, 
         Col("label", "指标", "text", 2.6), Col("value", "本期", "row", 1.1), Col("previous", "上期", "row", 1.1),
         Col("change", "较上期", "change", 1.4), Col("change_unit", "变化单位", "text", 1.0, pdf=False),
         Col("target", "目标", "target", 0.9), Col("met", "是否达标", "text", 0.9)], kpis,
-        note=f"本期：{period.label}；上期：{prev.label}。率类指标的变化以百分点计，件数类以百分比计。")
+        note=f"本期：{period.label}；上期：{prev.label}。率类指标的变化以百分点计，件数类以百分比计。"
+             + (f"注：{snap.calendar_note}" if snap.calendar_note else ""))
     src = by_src.assign(_o=by_src["code"].map({c: i for i, c in enumerate(vocab.SOURCES)})).sort_values("_o")
     snap.tables["sources"] = Table("sources", "按来源办结", [
         Col("label", "来源", "text", 1.4), Col("reported", "上报", "int", 1.0), Col("closed", "办结", "int", 1.0),
@@ -287,7 +292,8 @@ def build_snapshot(engine: Engine, scope: Scope, unit: Unit, period: Period, *, 
             Col("status_label", "当前环节", "text", 0.9)], od,
             note=f"本期上报、截至 {as_of:%Y-%m-%d %H:%M} 仍未办结且已超过办理时限的事件共 "
                  f"{snap.overdue_total:,} 件，按办理时限先后排列"
-                 + (f"（清单列出前 {len(od):,} 件）。" if len(od) < snap.overdue_total else "。"))
+                 + (f"（清单列出前 {len(od):,} 件）。" if len(od) < snap.overdue_total else "。")
+                 + (f"注：{snap.calendar_note}" if snap.calendar_note else ""))
     if snap.has("sanling"):
         bad = rd.sanling_noncompliant(engine, scope, unit, period, limit=OVERDUE_LIMIT)
         snap.tables["sanling"] = Table("sanling", "三零未达标主体", [
@@ -301,7 +307,7 @@ def build_snapshot(engine: Engine, scope: Scope, unit: Unit, period: Period, *, 
 
     step(0.75, "趋势")
     if snap.has("trend"):
-        tr = ind.event_monthly(engine, scope, unit, period).rename(columns={"month": "label"})
+        tr = ind.event_monthly(engine, scope, unit, period, as_of=as_of).rename(columns={"month": "label"})
         snap.tables["trend"] = Table("trend", "月度趋势", [
             Col("label", "月份", "text", 1.0), Col("reported", "上报", "int", 1.0), Col("closed", "办结", "int", 1.0),
             Col("closure_rate", "办结率", "pct", 1.0), Col("overdue_open", "超期未办结", "int", 1.0)], tr,

@@ -1,4 +1,11 @@
-"""Shared fixtures: demo databases on SQLite and a scratch PostgreSQL, a live app server."""
+"""Shared fixtures: a frozen clock, demo databases on SQLite and a scratch PostgreSQL, a live app server.
+
+The clock: every in-process test runs at :data:`FROZEN_NOW` (time-machine), and the app servers and
+commands the tests start get the same clock through libfaketime when it is installed (Debian
+``faketime``; ``.ci/run`` installs it). It is a day of Spring Festival 2027, a year chinese-calendar
+does not know, so the suite proves that dates and working days hold past 2026. The clock ticks from
+there (timeouts and polling loops keep working); the day stays the same for the whole run.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +16,11 @@ import subprocess
 import sys
 import time
 import uuid
-from datetime import date
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import time_machine
 from sqlalchemy import create_engine, text
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,11 +34,41 @@ navigation_only()  # AppTest runs the app through app.py's st.navigation, as the
 
 # Fixed so that tests are deterministic whatever day they run.
 TEST_UNTIL = date(2026, 10, 31)
+# "Now" for tests that ask about the demo data as it stands: the moment its year of data ends.
+DATA_AS_OF = datetime.combine(TEST_UNTIL + timedelta(days=1), datetime.min.time())
+# The clock of the whole run (local time): the Wednesday of Spring Festival week 2027.
+FROZEN_NOW = datetime(2027, 2, 10, 9, 0)
+FAKETIME_LIBS = ("/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1",
+                 "/usr/lib/aarch64-linux-gnu/faketime/libfaketimeMT.so.1")
 PG_ADMIN_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
 def _quiet(_msg: str) -> None:
     pass
+
+
+@pytest.fixture(scope="session", autouse=True)
+def frozen_clock():
+    """Run every test at FROZEN_NOW (ticking from there)."""
+    with time_machine.travel(FROZEN_NOW.astimezone(), tick=True):
+        yield
+
+
+def _faketime_lib() -> str | None:
+    return next((p for p in FAKETIME_LIBS if Path(p).exists()), None)
+
+
+def faked_clock_env(at: datetime | None = None, required: bool = True) -> dict[str, str]:
+    """The environment for a child process whose clock starts at ``at`` (default: this run's clock) and
+    ticks: libfaketime preloaded. Without libfaketime: skip the test (``required``) or the plain environment."""
+    lib = _faketime_lib()
+    if lib is None:
+        if required:
+            pytest.skip("libfaketime not installed (Debian package faketime; .ci/run installs it)")
+        return dict(os.environ)
+    at = at or datetime.now()  # the frozen clock of this run, not the wall clock
+    preload = " ".join(p for p in (lib, os.environ.get("LD_PRELOAD")) if p)
+    return {**os.environ, "LD_PRELOAD": preload, "FAKETIME": f"@{at:%Y-%m-%d %H:%M:%S}"}
 
 
 def _pg_admin_engine():
@@ -116,9 +154,10 @@ def _free_port() -> int:
 
 @contextlib.contextmanager
 def serve_app(db_url: str, log: Path, **env_extra: str):
-    """Run ``serve.py`` on ``db_url`` (extra environment variables allowed); yields its base URL."""
+    """Run ``serve.py`` on ``db_url`` (extra environment variables allowed) with this run's clock
+    (libfaketime, when installed); yields its base URL."""
     port = _free_port()
-    env = {**os.environ, "DATABASE_URL": db_url, "PYTHONPATH": str(ROOT), **env_extra}
+    env = {**faked_clock_env(required=False), "DATABASE_URL": db_url, "PYTHONPATH": str(ROOT), **env_extra}
     with open(log, "w") as fh:
         proc = subprocess.Popen(
             [sys.executable, str(ROOT / "serve.py"), "--server.port", str(port),

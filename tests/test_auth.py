@@ -16,7 +16,7 @@ from data_access.db.engine import get_engine
 from data_access.db.schema import audit_log, users
 from data_access.demo import build_demo
 
-from .conftest import ROOT, TEST_UNTIL
+from .conftest import ROOT, TEST_UNTIL, faked_clock_env
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -70,7 +70,7 @@ def test_cli_users(eng):
 
     def cli(*args, stdin=None):
         out = subprocess.run([sys.executable, "-m", "data_access", "users", *args, "--db", url], input=stdin,
-                             capture_output=True, text=True, cwd=ROOT)
+                             capture_output=True, text=True, cwd=ROOT, env=faked_clock_env(required=False))
         return out.returncode, out.stdout, out.stderr
 
     code, out, _ = cli("add", "wang", "--role", "staff", "--unit", "411602002", "--password-stdin", stdin="pw-1\n")
@@ -82,7 +82,7 @@ def test_cli_users(eng):
     assert accounts.authenticate(eng, "wang", "pw-2")[0] is not None
     assert cli("disable", "wang")[0] == 0
     assert accounts.authenticate(eng, "wang", "pw-2")[0] is None
-    code, out, _ = cli("display-token", "display", "--days", "30")
+    code, out, _ = cli("display-token", "display", "--days", "365")  # valid at the suite's clock either way
     token = out.splitlines()[0].split("token=")[1]
     assert accounts.session_user(eng, token, "display")["role"] == "display"
     assert cli("revoke-tokens", "display")[0] == 0

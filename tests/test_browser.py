@@ -15,7 +15,7 @@ from data_access.queries import events as ev
 from data_access.queries import indicators as ind
 from data_access.queries.units import home_unit
 
-from .conftest import ARTIFACTS, display_token
+from .conftest import ARTIFACTS, DATA_AS_OF, FROZEN_NOW, display_token
 
 pytestmark = pytest.mark.browser
 TILES = ["reported", "closed", "closure_rate", "overdue", "village_rate", "enterprise_rate", "petitions",
@@ -96,12 +96,12 @@ def test_wall_figures_equal_data_access(browser, app_server, district_url):
     scope = Scope.all()
     unit = home_unit(eng, scope)
     period = parse_period("2026-09")
-    k = ev.event_kpis(eng, scope, unit, period)
+    k = ev.event_kpis(eng, scope, unit, period, as_of=DATA_AS_OF)
     s = ind.sanling_compliance(eng, scope, unit, period)
     expected = {"reported": num(k["reported"]), "closed": num(k["closed"]), "closure_rate": pct(k["closure_rate"]),
                 "overdue": num(k["overdue"]), "village_rate": pct(s["village_rate"]),
                 "enterprise_rate": pct(s["enterprise_rate"]),
-                "petitions": num(ind.petition_stats(eng, scope, unit, period)["total"]),
+                "petitions": num(ind.petition_stats(eng, scope, unit, period, as_of=DATA_AS_OF)["total"]),
                 "camera_online": pct(ind.camera_stats(eng, scope, unit)["online_rate"]),
                 "patrol_coverage": pct(ind.patrol_coverage(eng, scope, unit, period)["coverage"])}
     ctx, page, _ = open_page(browser, f"{app_server}/?kiosk=1&period=2026-09&token={display_token(district_url)}")
@@ -118,21 +118,19 @@ def test_wall_figures_equal_data_access(browser, app_server, district_url):
 
 def test_wall_refreshes_in_place(browser, app_server, district_url):
     """New events appear on the wall without a reload (fragment refresh + short live TTL)."""
-    from datetime import datetime
-
     import numpy as np
 
     from data_access.demo.simulate import tick
 
     eng = get_engine(district_url)
-    month = datetime.now().strftime("%Y-%m")  # the simulator reports events now
+    month = FROZEN_NOW.strftime("%Y-%m")  # the simulator reports events at the suite's "now" (the server's too)
     url = f"{app_server}/?kiosk=1&refresh=5&period={month}&token={display_token(district_url)}"
     ctx, page, _ = open_page(browser, url)
     try:
         wait_rendered(page, selector='[data-kpi="reported"]')
         before = int(page.locator('[data-kpi="reported"] .kpi-value').inner_text().replace(",", "").rstrip("件"))
         page.evaluate("window.__marker = 42")  # survives only if the page is not reloaded
-        tick(eng, np.random.default_rng(5), 25, 0, now=datetime.now())
+        tick(eng, np.random.default_rng(5), 25, 0, now=FROZEN_NOW)
         deadline = time.time() + 60
         after = before
         while time.time() < deadline and after == before:
@@ -166,7 +164,8 @@ def test_kiosk_rotates_focus_through_subdistricts(browser, app_server, district_
         assert len(set(seen)) >= 3, f"focus did not rotate: {seen}"
         assert set(seen) <= names
         assert page.evaluate("window.__marker") == 42, "rotation reloaded the page"
-        kids = ev.child_event_kpis(eng, Scope.all(), root, parse_period("2026-09")).set_index("name")
+        kids = ev.child_event_kpis(eng, Scope.all(), root, parse_period("2026-09"), as_of=DATA_AS_OF
+                                   ).set_index("name")
         text_now = page.locator('[data-testid="focus"]').first.inner_text()
         m = re.match(r"聚焦：(\S+)\s+上报 ([\d,]+) 件", text_now)
         assert m and m.group(1) in names, text_now

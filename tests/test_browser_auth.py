@@ -12,7 +12,7 @@ from data_access.filters import Scope, parse_period
 from data_access.queries import events as ev
 from data_access.queries.units import get_unit
 
-from .conftest import ARTIFACTS, session_cookie
+from .conftest import ARTIFACTS, DATA_AS_OF, session_cookie
 from .test_browser import open_page, wait_rendered
 
 pytestmark = pytest.mark.browser
@@ -51,7 +51,7 @@ def test_staff_cannot_see_foreign_unit(browser, app_server, district_url):
     with eng.connect() as conn:
         subs = [r[0] for r in conn.execute(select(units.c.code).where(units.c.level == 1).order_by(units.c.code))]
     own, foreign = get_unit(eng, subs[0]), get_unit(eng, subs[1])
-    fk = ev.event_kpis(eng, Scope.all(), foreign, parse_period("2026-09"))
+    fk = ev.event_kpis(eng, Scope.all(), foreign, parse_period("2026-09"), as_of=DATA_AS_OF)
     frames: list[str] = []
     ctx, page, _ = open_page(browser, "about:blank", cookies=[session_cookie(district_url, app_server, "staff")])
     page.on("websocket", lambda ws: ws.on("framereceived", lambda payload: frames.append(

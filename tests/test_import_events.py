@@ -24,7 +24,7 @@ from data_access.queries import events as ev
 from data_access.queries import units as un
 from data_access.vocab import VOCABULARY_PATH, load_vocabulary
 
-from .conftest import TEST_UNTIL
+from .conftest import DATA_AS_OF, TEST_UNTIL
 
 AS_OF = datetime(2026, 10, 31, 12, 0)
 
@@ -135,7 +135,7 @@ def test_office_wording_loses_nothing(eng, tmp_path, vocab_file, fmt):
     root = un.home_unit(eng, Scope.all())
     by_cat = ev.closure_by(eng, Scope.all(), root, parse_period("2026-10"), "category", as_of=AS_OF)
     assert "其他" in set(by_cat["label"])  # counted under 其他 in charts
-    listed = ev.event_list(eng, Scope.all(), root, parse_period("2026-10"), limit=5000)
+    listed = ev.event_list(eng, Scope.all(), root, parse_period("2026-10"), limit=5000, as_of=DATA_AS_OF)
     assert f"其他（{UNKNOWN['category']}）" in set(listed["category_label"])  # the file's own words shown
 
     listed = label_overview(eng, vocab_file)

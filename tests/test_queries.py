@@ -96,7 +96,7 @@ def test_closure_by_source_and_filter(tiny_engine):
 def test_trend_covers_every_day(tiny_engine):
     root = un.home_unit(tiny_engine, Scope.all())
     period = month_period(datetime(2026, 9, 1))
-    tr = ev.event_trend(tiny_engine, Scope.all(), root, period)
+    tr = ev.event_trend(tiny_engine, Scope.all(), root, period, as_of=AS_OF)
     assert len(tr) == 30 and tr["day"].is_monotonic_increasing
     raw = _in_period(_raw_events(tiny_engine), period)
     assert tr["reported"].sum() == len(raw)

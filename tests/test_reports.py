@@ -146,7 +146,7 @@ def test_log_export_writes_audit_row(tiny_engine):
     sub = _sub(tiny_engine, 0)
     with tiny_engine.connect() as conn:
         before = conn.execute(select(func.max(schema.audit_log.c.id))).scalar() or 0
-    rd.log_export(tiny_engine, "tester", sub, PERIOD, "pdf", ("kpis",))
+    rd.log_export(tiny_engine, "tester", sub, PERIOD, "pdf", ("kpis",), at=AS_OF)
     with tiny_engine.connect() as conn:
         rows = conn.execute(select(schema.audit_log).where(schema.audit_log.c.id > before)).mappings().all()
     assert len(rows) == 1 and rows[0]["action"] == "export" and rows[0]["username"] == "tester"
@@ -189,12 +189,12 @@ def test_snapshot_figures_equal_data_access(tiny_engine):
 def test_snapshot_under_staff_scope_sees_only_its_subtree(tiny_engine):
     sub = _sub(tiny_engine, 1)
     who = reports.Exporter("staff", Scope(sub.code, 1), "科员")
-    snap = reports.gather(tiny_engine, who, None, PERIOD.token)
+    snap = reports.gather(tiny_engine, who, None, PERIOD.token, as_of=AS_OF)
     assert snap.unit.code == sub.code
     kids = un.children(tiny_engine, Scope.all(), sub)
     assert set(snap.tables["ranking"].data["code"]) == set(kids["code"])
     with pytest.raises(OutOfScopeError):
-        reports.gather(tiny_engine, who, _root(tiny_engine).code, PERIOD.token)
+        reports.gather(tiny_engine, who, _root(tiny_engine).code, PERIOD.token, as_of=AS_OF)
 
 
 def test_snapshot_shows_what_the_warning_engine_says(tiny_engine, monkeypatch, tmp_path):

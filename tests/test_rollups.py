@@ -87,8 +87,8 @@ def test_refresh_keeps_rollup_current(fresh_tiny):
     period = parse_period("2026-10")
     for unit in _units_at_levels(eng):
         _assert_paths_equal(eng, Scope.all(), unit, period)
-    m = ind.event_monthly(eng, Scope.all(), _units_at_levels(eng)[0], period, use_rollup=True)
-    r = ind.event_monthly(eng, Scope.all(), _units_at_levels(eng)[0], period, use_rollup=False)
+    m = ind.event_monthly(eng, Scope.all(), _units_at_levels(eng)[0], period, use_rollup=True, as_of=AS_OF)
+    r = ind.event_monthly(eng, Scope.all(), _units_at_levels(eng)[0], period, use_rollup=False, as_of=AS_OF)
     pd.testing.assert_frame_equal(m, r, check_dtype=False)
     with eng.connect() as conn:
         assert conn.execute(select(func.sum(event_rollup.c.reported)).where(event_rollup.c.level == 0)).scalar() \

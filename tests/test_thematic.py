@@ -16,6 +16,8 @@ from data_access.filters import Scope, parse_period
 from data_access.queries import loop, patrol, ranking, safety, sanling
 from data_access.queries import units as un
 
+from .conftest import DATA_AS_OF
+
 
 def test_funnel_matches_raw_counts(tiny_engine):
     root = un.home_unit(tiny_engine, Scope.all())
@@ -28,7 +30,7 @@ def test_funnel_matches_raw_counts(tiny_engine):
         assert f.loc[col, "count"] == raw[col].notna().sum()
     assert list(f["label"]) == ["上报", "派单", "处置", "核查", "办结"]
     assert (f["count"].diff().dropna() <= 0).all()  # a stage never has more events than the one before
-    w = loop.whistle_stats(tiny_engine, Scope.all(), root, p).set_index("code")
+    w = loop.whistle_stats(tiny_engine, Scope.all(), root, p, as_of=DATA_AS_OF).set_index("code")
     assert w["reported"].sum() == len(raw)
 
 
@@ -126,13 +128,13 @@ def test_ranking_score_is_hand_computable():
 def test_ranking_and_safety_on_demo(tiny_engine):
     root = un.home_unit(tiny_engine, Scope.all())
     p = parse_period("2026-09")
-    r = ranking.ranking(tiny_engine, Scope.all(), root, p)
+    r = ranking.ranking(tiny_engine, Scope.all(), root, p, as_of=DATA_AS_OF)
     assert sorted(r["rank"]) == list(r["rank"]) and r["score"].between(0, 100).all()
     assert len(r) == len(un.children(tiny_engine, Scope.all(), root))
     med = safety.mediation_by_type(tiny_engine, Scope.all(), root, p)
     ins = safety.inspections(tiny_engine, Scope.all(), root, p)
     assert med["total"].sum() >= 0 and ins["hazards_rectified"] <= ins["hazards_found"]
-    cs = safety.case_stats(tiny_engine, Scope.all(), root, p)
+    cs = safety.case_stats(tiny_engine, Scope.all(), root, p, as_of=DATA_AS_OF)
     assert len(cs) == len(r)
 
 
@@ -144,16 +146,16 @@ def test_pages_agree_for_the_same_unit_and_period(tiny_engine, token):
 
     root = un.home_unit(tiny_engine, Scope.all())
     p = parse_period(token)
-    k = event_kpis(tiny_engine, Scope.all(), root, p)
+    k = event_kpis(tiny_engine, Scope.all(), root, p, as_of=DATA_AS_OF)
     f = loop.funnel(tiny_engine, Scope.all(), root, p).set_index("stage")
     assert k["reported"] > 0 and f.loc["reported_at", "count"] == k["reported"]
     for by in ("source", "category", "whistle"):
-        c = closure_by(tiny_engine, Scope.all(), root, p, by)
+        c = closure_by(tiny_engine, Scope.all(), root, p, by, as_of=DATA_AS_OF)
         assert (c["reported"].sum(), c["closed"].sum(), c["overdue"].sum()) == \
             (k["reported"], k["closed"], k["overdue"]), by
-    kids = child_event_kpis(tiny_engine, Scope.all(), root, p)
+    kids = child_event_kpis(tiny_engine, Scope.all(), root, p, as_of=DATA_AS_OF)
     assert (kids["reported"].sum(), kids["closed"].sum()) == (k["reported"], k["closed"])
-    raw = event_kpis(tiny_engine, Scope.all(), root, p, use_rollup=False)
+    raw = event_kpis(tiny_engine, Scope.all(), root, p, as_of=DATA_AS_OF, use_rollup=False)
     keys = ("reported", "closed", "overdue")
     assert {x: raw[x] for x in keys} == {x: k[x] for x in keys}
 

@@ -11,6 +11,8 @@ from data_access.filters import Scope, parse_period
 from data_access.queries import units as un
 from data_access.queries import warnings as w
 
+from .conftest import DATA_AS_OF
+
 RULES = w.Rules(rules=(
     w.Rule("closure", "办结率", "closure_rate", "below", (("red", 0.90), ("orange", 0.95), ("yellow", 0.98)),
            "办结率 {value:.1%}，低于{level}线 {threshold:.0%}", min_reported=20),
@@ -82,8 +84,8 @@ def test_unit_metrics_match_event_kpis(tiny_engine):
 
     root = un.home_unit(tiny_engine, Scope.all())
     p = parse_period("2026-09")
-    m = w.unit_metrics(tiny_engine, Scope.all(), root, p).set_index("code")
-    kids = ev.child_event_kpis(tiny_engine, Scope.all(), root, p).set_index("code")
+    m = w.unit_metrics(tiny_engine, Scope.all(), root, p, as_of=DATA_AS_OF).set_index("code")
+    kids = ev.child_event_kpis(tiny_engine, Scope.all(), root, p, as_of=DATA_AS_OF).set_index("code")
     assert m["reported"].to_dict() == kids["reported"].to_dict()
     assert m["overdue_open"].to_dict() == kids["overdue_open"].to_dict()
 
@@ -92,7 +94,7 @@ def test_child_warnings_and_unit_warning(tiny_engine):
     """Every child gets a colour and, when coloured, a reason; the parent is at least as severe as
     its worst child minus one step."""
     root = un.home_unit(tiny_engine, Scope.all())
-    res = w.unit_warning(tiny_engine, Scope.all(), root, parse_period("2026-09"))
+    res = w.unit_warning(tiny_engine, Scope.all(), root, parse_period("2026-09"), as_of=DATA_AS_OF)
     kids = res["children"]
     assert len(kids) == len(un.children(tiny_engine, Scope.all(), root))
     assert set(kids["color"]) <= set(w.SEVERITY)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
+import pandas as pd
 import shapely
 from sqlalchemy import Engine, and_, func, not_, select
 
 from data_access.db import schema
 from data_access.queries.units import level_counts
+from data_access.workdays import unknown_years, years_spanned
 
 # Fact tables whose rows must sit on an existing unit with a consistent ancestor chain.
 FACT_TABLES = ["events", "sanling_subjects", "patrols", "patrol_visits", "cameras", "police_rooms",
@@ -16,15 +20,28 @@ FACT_TABLES = ["events", "sanling_subjects", "patrols", "patrol_visits", "camera
 ANCESTOR_TABLES = [t.name for t in schema.metadata.sorted_tables if "l0_code" in t.c and t.name != "units"]
 
 
-def check(engine: Engine, nesting_tolerance_m: float = 1.0) -> dict:
+def calendar_years_missing(engine: Engine, as_of: datetime | None = None) -> list[int]:
+    """Years of the events' report times and deadlines (and of ``as_of``) whose public holidays neither
+    ``config/holidays.toml`` nor chinese-calendar knows: working days there are counted Monday–Friday."""
+    e = schema.events
+    with engine.connect() as conn:
+        span = conn.execute(select(func.min(e.c.reported_at), func.max(e.c.reported_at), func.min(e.c.deadline),
+                                   func.max(e.c.deadline))).one()
+    return unknown_years([*years_spanned(*(pd.Timestamp(v) for v in span if v is not None)),
+                          *([as_of.year] if as_of else [])])
+
+
+def check(engine: Engine, nesting_tolerance_m: float = 1.0, as_of: datetime | None = None) -> dict:
     """Check the parent chain, levels, ancestor codes, rows on existing units and geometry validity and nesting.
 
     Returns ``{"units": {level: n}, "events": n, "orphans": n, "invalid_geometries": n,
-    "bad_parents": n, "bad_ancestors": n, "bad_ancestors_by_table": {table: n}, "not_nested": n}``;
-    everything but units/events should be 0. ``bad_ancestors`` counts units whose ``l0_code`` …
-    ``l4_code`` differ from the chain their parents give, plus fact and rollup rows whose ancestor
-    codes differ from their unit's (``bad_ancestors_by_table`` names where, non-zero tables only).
-    A district's (level 0) parent may lie outside the database (its city).
+    "bad_parents": n, "bad_ancestors": n, "bad_ancestors_by_table": {table: n}, "not_nested": n,
+    "calendar_years_missing": [years]}``; everything but units/events should be 0 (or empty).
+    ``bad_ancestors`` counts units whose ``l0_code`` … ``l4_code`` differ from the chain their parents
+    give, plus fact and rollup rows whose ancestor codes differ from their unit's
+    (``bad_ancestors_by_table`` names where, non-zero tables only). A district's (level 0) parent may
+    lie outside the database (its city). ``calendar_years_missing`` is a warning, not a failure: see
+    :func:`calendar_years_missing` (``as_of``, the caller's "now", adds its year).
     """
     u = schema.units
     with engine.connect() as conn:
@@ -69,7 +86,7 @@ def check(engine: Engine, nesting_tolerance_m: float = 1.0) -> dict:
     return {"units": level_counts(engine), "events": int(n_events), "orphans": int(orphans),
             "invalid_geometries": invalid, "bad_parents": bad_parents,
             "bad_ancestors": sum(by_table.values()), "bad_ancestors_by_table": {k: v for k, v in by_table.items() if v},
-            "not_nested": not_nested}
+            "not_nested": not_nested, "calendar_years_missing": calendar_years_missing(engine, as_of)}
 
 
 def _chains(by_code: dict) -> dict[str, list]:

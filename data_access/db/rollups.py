@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from datetime import date
+from datetime import datetime, timedelta
 
 import pandas as pd
 from sqlalchemy import Connection, Engine, and_, case, delete, func, insert, or_, select, text, tuple_
@@ -36,11 +36,7 @@ def period_months(period: Period) -> list[str] | None:
     """The 'YYYY-MM' months that make up ``period``, or None if it is not whole months."""
     if period.start.day != 1 or period.end.day != 1:
         return None
-    months, d = [], period.start
-    while d < period.end:
-        months.append(f"{d:%Y-%m}")
-        d = date(d.year + (d.month == 12), d.month % 12 + 1, 1)
-    return months
+    return list(pd.period_range(period.start, period.end - timedelta(days=1), freq="M").strftime("%Y-%m"))
 
 
 def usable(scope: Scope, unit: Unit, period: Period, group_level: int | None = None) -> list[str] | None:
@@ -146,12 +142,9 @@ def refresh_for_events(conn: Connection, ids: Iterable[str], extra: Iterable[tup
     refresh(conn, slices_of(conn, ids) | set(extra))
 
 
-def _month_start(m: str, add: int = 0):
-    from datetime import datetime
-
-    y, mo = int(m[:4]), int(m[5:7]) + add
-    y, mo = y + (mo - 1) // 12, (mo - 1) % 12 + 1
-    return datetime(y, mo, 1)
+def _month_start(m: str, add: int = 0) -> datetime:
+    """Midnight of the first day of month ``m`` ('YYYY-MM') plus ``add`` months."""
+    return (pd.Period(m, freq="M") + add).start_time.to_pydatetime()
 
 
 def rebuild_engine(engine: Engine) -> int:

@@ -111,19 +111,23 @@ def clear(engine: Engine) -> None:
 
 
 def build_demo(url: str | None = None, scale: str = "district", seed: int = 20241, until: date | None = None,
-               demo_password: str | None = None, log: Callable[[str], None] = print) -> dict:
+               demo_password: str | None = None, log: Callable[[str], None] = print,
+               now: datetime | None = None) -> dict:
     """Create (or replace) the demo database at ``url``; returns counts per table and seconds taken.
 
-    The year of data ends at ``until`` (default today); petitions and criminal cases go back two
-    years so that year-on-year figures exist. Same ``seed`` and ``until`` → same database.
+    The year of data ends at ``until`` (default: the day of ``now``), played up to the end of that
+    day or up to ``now``, whichever is first; petitions and criminal cases go back two years so that
+    year-on-year figures exist. The caller reads the clock (``now``); without it the data runs to the
+    end of ``until``. Same ``seed`` and ``until`` (and ``now``) → same database.
     """
     t_start = time.perf_counter()
     spec = SCALES[scale]
     rng = np.random.default_rng(seed)
-    until = until or date.today()
+    if until is None and now is None:
+        raise ValueError("build_demo needs until or now")
+    until = until or now.date()
     end_of_until = datetime.combine(until, datetime.min.time()) + timedelta(days=1)
-    as_of = min(end_of_until, datetime.now().replace(second=0, microsecond=0)) if until >= date.today() \
-        else end_of_until
+    as_of = end_of_until if now is None else min(end_of_until, now.replace(second=0, microsecond=0))
     start = datetime.combine(until - timedelta(days=365), datetime.min.time())
     start2 = datetime.combine(until - timedelta(days=730), datetime.min.time())
 
@@ -148,14 +152,9 @@ def build_demo(url: str | None = None, scale: str = "district", seed: int = 2024
     log("三零 subjects and judgements …")
     subjects = build_subjects(units, spec.enterprises * nd, rng)
     counts["sanling_subjects"] = _insert(engine, schema.sanling_subjects, subjects)
-    months = []
-    m = date(start.year, start.month, 1)
-    while m <= until:
-        if m >= start.date() or m.month == start.month:
-            months.append(m)
-        m = date(m.year + (m.month == 12), m.month % 12 + 1, 1)
-    # judged months: every full month of the year of data (the current month is judged next month)
-    judged = [mm for mm in months if mm < date(until.year, until.month, 1)]
+    # judged months: every month of the year of data before until's (the current month is judged next month)
+    judged = list(pd.date_range(date(start.year, start.month, 1), date(until.year, until.month, 1), freq="MS",
+                                inclusive="left").date)
     counts["sanling_judgements"] = _insert(engine, schema.sanling_judgements,
                                            build_judgements(subjects, judged, rng, risk))
 
@@ -187,7 +186,7 @@ def build_demo(url: str | None = None, scale: str = "district", seed: int = 2024
              for name, role, unit, label in DEMO_USERS]
     counts["users"] = _insert(engine, schema.users, pd.DataFrame(users))
     meta = {"scale": scale, "seed": str(seed), "until": until.isoformat(), "as_of": as_of.isoformat(),
-            "generated_at": datetime.now().replace(microsecond=0).isoformat(), "source": "演示数据(自动生成)"}
+            "generated_at": (now or as_of).replace(microsecond=0).isoformat(), "source": "演示数据(自动生成)"}
     _insert(engine, schema.meta, pd.DataFrame({"key": list(meta), "value": list(meta.values())}))
     if engine.dialect.name == "sqlite":
         with engine.begin() as conn:

@@ -38,10 +38,10 @@ def _leaves(engine: Engine):
     return rows
 
 
-def tick(engine: Engine, rng: np.random.Generator, n_new: int, n_advance: int, now: datetime | None = None,
+def tick(engine: Engine, rng: np.random.Generator, n_new: int, n_advance: int, now: datetime,
          leaves=None) -> dict:
-    """Insert ``n_new`` events and advance up to ``n_advance`` open ones; returns the counts."""
-    now = (now or datetime.now()).replace(microsecond=0)
+    """Insert ``n_new`` events reported at ``now`` and advance up to ``n_advance`` open ones; returns the counts."""
+    now = now.replace(microsecond=0)
     leaves = leaves or _leaves(engine)
     pop = np.array([r.population or 1 for r in leaves], float)
     picks = rng.choice(len(leaves), n_new, p=pop / pop.sum())
@@ -104,9 +104,10 @@ def run(engine: Engine, rate: float, minutes: float | None = None, interval_s: f
         carry += rate * interval_s / 60
         n = int(carry)
         carry -= n
+        now = datetime.now()  # the command's loop is the edge that reads the clock, once per tick
         try:
-            out = tick(engine, rng, n, max(1, n), leaves=leaves)
-            log(f"{datetime.now():%H:%M:%S} +{out['inserted']} events, {out['advanced']} advanced")
+            out = tick(engine, rng, n, max(1, n), now, leaves=leaves)
+            log(f"{now:%H:%M:%S} +{out['inserted']} events, {out['advanced']} advanced")
         except DatabaseBusyError as exc:  # a long import holds the database: skip this tick, keep running
-            log(f"{datetime.now():%H:%M:%S} {exc}")
+            log(f"{now:%H:%M:%S} {exc}")
         time.sleep(interval_s)

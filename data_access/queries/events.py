@@ -81,15 +81,14 @@ def _open_overdue_query(cols, scope: Scope, unit: Unit, period: Period, flt: Eve
     return _apply_event_filter(_apply_scope(q, events, scope, unit), events, flt)
 
 
-def event_kpis(engine: Engine, scope: Scope, unit: Unit, period: Period, flt: EventFilter | None = None,
-               as_of: datetime | None = None, use_rollup: bool | None = None) -> dict:
-    """Headline figures for ``unit`` and ``period``.
+def event_kpis(engine: Engine, scope: Scope, unit: Unit, period: Period, flt: EventFilter | None = None, *,
+               as_of: datetime, use_rollup: bool | None = None) -> dict:
+    """Headline figures for ``unit`` and ``period``, overdue counted at ``as_of``.
 
     Returns a dict with keys reported, closed, overdue, overdue_open, key (counts, int) and
     closure_rate (0–1 float, NaN when reported is 0). Reads the rollup when it can answer
     (whole months, unit level ≤ 2) unless ``use_rollup`` is False; the figures are identical.
     """
-    as_of = as_of or datetime.now()
     months = rollups.usable(scope, unit, period) if use_rollup is not False else None
     with engine.connect() as conn:
         if months:
@@ -124,7 +123,7 @@ def _grouped(engine: Engine, scope: Scope, unit: Unit, period: Period, flt: Even
 
 
 def closure_by(engine: Engine, scope: Scope, unit: Unit, period: Period, by: str,
-               flt: EventFilter | None = None, as_of: datetime | None = None,
+               flt: EventFilter | None = None, *, as_of: datetime,
                use_rollup: bool | None = None) -> pd.DataFrame:
     """Closure figures grouped by ``by`` (``source``, ``category`` or ``whistle``).
 
@@ -132,7 +131,7 @@ def closure_by(engine: Engine, scope: Scope, unit: Unit, period: Period, by: str
     key. Ordered by reported, descending.
     """
     labels = {"source": vocab.SOURCES, "category": vocab.CATEGORIES, "whistle": vocab.WHISTLES}[by]
-    df = _grouped(engine, scope, unit, period, flt, as_of or datetime.now(), events.c[by], event_rollup.c[by],
+    df = _grouped(engine, scope, unit, period, flt, as_of, events.c[by], event_rollup.c[by],
                   unit.level, use_rollup)
     df = _with_rate(df.rename(columns={"grp": "code"}))
     df.insert(1, "label", df["code"].map(labels).fillna(df["code"]))
@@ -140,7 +139,7 @@ def closure_by(engine: Engine, scope: Scope, unit: Unit, period: Period, by: str
 
 
 def child_event_kpis(engine: Engine, scope: Scope, unit: Unit, period: Period,
-                     flt: EventFilter | None = None, as_of: datetime | None = None,
+                     flt: EventFilter | None = None, *, as_of: datetime,
                      use_rollup: bool | None = None) -> pd.DataFrame:
     """Event figures for each direct child of ``unit`` (children with no events included).
 
@@ -151,7 +150,7 @@ def child_event_kpis(engine: Engine, scope: Scope, unit: Unit, period: Period,
     if unit.level >= 4:
         return pd.DataFrame(columns=cols)
     lvl = unit.level + 1
-    figures = _grouped(engine, scope, unit, period, flt, as_of or datetime.now(), events.c[f"l{lvl}_code"],
+    figures = _grouped(engine, scope, unit, period, flt, as_of, events.c[f"l{lvl}_code"],
                        event_rollup.c.unit_code, lvl, use_rollup).rename(columns={"grp": "code"})
     kids = _apply_scope(select(units.c.code, units.c.name).where(units.c.parent_code == unit.code), units, scope)
     with engine.connect() as conn:
@@ -161,9 +160,9 @@ def child_event_kpis(engine: Engine, scope: Scope, unit: Unit, period: Period,
     return _with_rate(df)[cols].sort_values("code", ignore_index=True)
 
 
-def event_trend(engine: Engine, scope: Scope, unit: Unit, period: Period, flt: EventFilter | None = None,
-                as_of: datetime | None = None) -> pd.DataFrame:
-    """Daily counts over ``period`` up to ``as_of`` (default now; days still to come are left out, not
+def event_trend(engine: Engine, scope: Scope, unit: Unit, period: Period, flt: EventFilter | None = None, *,
+                as_of: datetime) -> pd.DataFrame:
+    """Daily counts over ``period`` up to ``as_of`` (days still to come are left out, not
     drawn as zeros): columns day (datetime64, every day present), reported, closed (events closed that
     day, whatever their report date)."""
     day_r = func.date(events.c.reported_at)
@@ -175,7 +174,7 @@ def event_trend(engine: Engine, scope: Scope, unit: Unit, period: Period, flt: E
     with engine.connect() as conn:
         rep = pd.DataFrame(conn.execute(rq).all(), columns=["day", "reported"])
         clo = pd.DataFrame(conn.execute(cq).all(), columns=["day", "closed"])
-    last = min(period.end, (as_of or datetime.now()).date() + timedelta(days=1))
+    last = min(period.end, as_of.date() + timedelta(days=1))
     days = pd.DataFrame({"day": pd.date_range(period.start, max(last, period.start), inclusive="left")})
     for part in (rep, clo):
         part["day"] = pd.to_datetime(part["day"].astype(str))
@@ -184,7 +183,7 @@ def event_trend(engine: Engine, scope: Scope, unit: Unit, period: Period, flt: E
 
 
 def event_list(engine: Engine, scope: Scope, unit: Unit, period: Period | None = None, *, status: str = "all",
-               whistle: str | None = None, flt: EventFilter | None = None, as_of: datetime | None = None,
+               whistle: str | None = None, flt: EventFilter | None = None, as_of: datetime,
                limit: int = 200) -> pd.DataFrame:
     """Individual events under ``unit``, newest first.
 
@@ -193,7 +192,6 @@ def event_list(engine: Engine, scope: Scope, unit: Unit, period: Period | None =
     category_label (with the file's own label when it was not in the vocabulary: 其他（…）), source, source_label,
     whistle, whistle_label, status, status_label, reported_at, deadline, closed_at, lon, lat.
     """
-    as_of = as_of or datetime.now()
     l1, l2 = units.alias("l1"), units.alias("l2")
     q = select(
         events.c.id, events.c.title, events.c.unit_code, units.c.name.label("unit_name"),
@@ -224,6 +222,15 @@ def event_list(engine: Engine, scope: Scope, unit: Unit, period: Period | None =
     for col in ("reported_at", "deadline", "closed_at"):
         df[col] = pd.to_datetime(df[col])
     return df
+
+
+def deadline_span(engine: Engine, scope: Scope, unit: Unit, period: Period) -> tuple[datetime | None, datetime | None]:
+    """The earliest and latest deadline (办结时限) of the events reported in ``period`` under ``unit``:
+    the days whose working-day calendar the period's overdue figures rely on. (None, None) without events."""
+    q = _period_query([func.min(events.c.deadline), func.max(events.c.deadline)], scope, unit, period, None)
+    with engine.connect() as conn:
+        lo, hi = conn.execute(q).one()
+    return tuple(None if v is None else pd.Timestamp(v).to_pydatetime() for v in (lo, hi))
 
 
 def latest_event_time(engine: Engine, scope: Scope, unit: Unit) -> datetime | None:

@@ -6,7 +6,7 @@ thematic pages break the same figures down further.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime, timedelta
 
 import pandas as pd
 from sqlalchemy import Engine, case, func, select
@@ -37,20 +37,19 @@ def _yoy(cur: float, prev: float) -> float:
 
 
 def event_monthly(engine: Engine, scope: Scope, unit: Unit, period: Period, months: int = 12,
-                  use_rollup: bool | None = None) -> pd.DataFrame:
-    """Monthly event figures for the ``months`` months ending with ``period``'s last month.
+                  use_rollup: bool | None = None, *, as_of: datetime) -> pd.DataFrame:
+    """Monthly event figures for the ``months`` whole months ending with ``period``'s last month
+    (overdue counted at ``as_of``).
 
     Columns: month ('YYYY-MM'), reported, closed, closure_rate (0–1), overdue, overdue_open, key.
     Months without events are present with zeros.
     """
-    end = period.end
-    first = date(end.year, end.month, 1) if end.day != 1 else end
-    start = pd.Timestamp(first) - pd.DateOffset(months=months)
-    span = Period(start.date(), first, "custom")
+    span_m = pd.period_range(end=pd.Period(period.end - timedelta(days=1), freq="M"), periods=months, freq="M")
+    span = Period(span_m[0].start_time.date(), (span_m[-1] + 1).start_time.date(), "custom")
     mcol = month_of(events.c.reported_at)
-    df = _grouped(engine, scope, unit, span, None, datetime.now(), mcol, event_rollup.c.month, unit.level,
+    df = _grouped(engine, scope, unit, span, None, as_of, mcol, event_rollup.c.month, unit.level,
                   use_rollup).rename(columns={"grp": "month"})
-    allm = pd.DataFrame({"month": pd.period_range(start, periods=months, freq="M").strftime("%Y-%m")})
+    allm = pd.DataFrame({"month": span_m.strftime("%Y-%m")})
     df = allm.merge(df, on="month", how="left").fillna(0)
     return _with_rate(df)
 
@@ -87,8 +86,9 @@ def _count_sum(engine, scope, unit, table, tcol, period: Period, *cols):
         return conn.execute(q).one()
 
 
-def petition_stats(engine: Engine, scope: Scope, unit: Unit, period: Period) -> dict:
-    """Petitions (信访) in ``period`` and the same span a year earlier.
+def petition_stats(engine: Engine, scope: Scope, unit: Unit, period: Period, *, as_of: datetime) -> dict:
+    """Petitions (信访) in ``period`` and the same span a year earlier (cut to the same date while
+    ``period`` is still running at ``as_of``).
 
     Keys: total, visits (batches), visit_persons, online, letters, total_prev_year, yoy (ratio, NaN if no base).
     """
@@ -98,17 +98,18 @@ def petition_stats(engine: Engine, scope: Scope, unit: Unit, period: Period) -> 
             func.sum(case((t.c.channel == "online", 1), else_=0)),
             func.sum(case((t.c.channel == "letter", 1), else_=0))]
     n, visits, persons, online, letters = _count_sum(engine, scope, unit, t, t.c.received_at, period, *cols)
-    prev = _count_sum(engine, scope, unit, t, t.c.received_at, period.comparable_year_ago(date.today()))[0]
+    prev = _count_sum(engine, scope, unit, t, t.c.received_at, period.comparable_year_ago(as_of.date()))[0]
     return {"total": int(n), "visits": int(visits or 0), "visit_persons": int(persons or 0),
             "online": int(online or 0), "letters": int(letters or 0), "total_prev_year": int(prev),
             "yoy": _yoy(n, prev)}
 
 
-def criminal_case_stats(engine: Engine, scope: Scope, unit: Unit, period: Period) -> dict:
-    """Criminal cases (刑事案件) in ``period`` vs a year earlier. Keys: cases, solved, cases_prev_year, yoy."""
+def criminal_case_stats(engine: Engine, scope: Scope, unit: Unit, period: Period, *, as_of: datetime) -> dict:
+    """Criminal cases (刑事案件) in ``period`` vs a year earlier (the same date while ``period`` runs at
+    ``as_of``). Keys: cases, solved, cases_prev_year, yoy."""
     t = criminal_cases
     n, solved = _count_sum(engine, scope, unit, t, t.c.occurred_at, period, func.sum(case((t.c.solved, 1), else_=0)))
-    prev = _count_sum(engine, scope, unit, t, t.c.occurred_at, period.comparable_year_ago(date.today()))[0]
+    prev = _count_sum(engine, scope, unit, t, t.c.occurred_at, period.comparable_year_ago(as_of.date()))[0]
     return {"cases": int(n), "solved": int(solved or 0), "cases_prev_year": int(prev), "yoy": _yoy(n, prev)}
 
 

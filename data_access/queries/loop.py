@@ -47,11 +47,10 @@ def funnel(engine: Engine, scope: Scope, unit: Unit, period: Period, flt: EventF
     return pd.DataFrame(rows)
 
 
-def whistle_stats(engine: Engine, scope: Scope, unit: Unit, period: Period, as_of: datetime | None = None
-                  ) -> pd.DataFrame:
+def whistle_stats(engine: Engine, scope: Scope, unit: Unit, period: Period, *, as_of: datetime) -> pd.DataFrame:
     """网格吹哨: per whistle level — reported, closed, closure_rate, median_dispatch_hours,
-    median_close_hours (report → close), overdue (closed late or open past deadline)."""
-    as_of = pd.Timestamp(as_of or datetime.now())
+    median_close_hours (report → close), overdue (closed late or open past deadline at ``as_of``)."""
+    as_of = pd.Timestamp(as_of)
     df = _stage_frame(engine, scope, unit, period, None)
     out = []
     for code, label in WHISTLES.items():

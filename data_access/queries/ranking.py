@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tomllib
-from datetime import date
+from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
@@ -52,8 +52,8 @@ def score(metrics: pd.DataFrame, indicators: list[dict]) -> pd.DataFrame:
     return out.sort_values(["rank", "code"], ignore_index=True)
 
 
-def _metrics(engine, scope, unit, period) -> pd.DataFrame:
-    m = warnings.unit_metrics(engine, scope, unit, period)
+def _metrics(engine, scope, unit, period, as_of) -> pd.DataFrame:
+    m = warnings.unit_metrics(engine, scope, unit, period, as_of=as_of)
     cov = coverage_by_child(engine, scope, unit, period)[["code", "coverage"]].rename(
         columns={"coverage": "patrol_coverage"})
     pop = children(engine, scope, unit)[["code", "population"]]
@@ -63,16 +63,17 @@ def _metrics(engine, scope, unit, period) -> pd.DataFrame:
     return m
 
 
-def ranking(engine: Engine, scope: Scope, unit: Unit, period: Period) -> pd.DataFrame:
-    """The children of ``unit`` ranked for ``period``, with the change vs the previous period.
+def ranking(engine: Engine, scope: Scope, unit: Unit, period: Period, *, as_of: datetime) -> pd.DataFrame:
+    """The children of ``unit`` ranked for ``period``, with the change vs the previous period (up to the
+    same date while ``period`` is still running at ``as_of``).
 
     Columns: rank, code, name, score (0–100), rank_prev, rank_change (+ = moved up), the indicator
     values (closure_rate, overdue_share, compliance, patrol_coverage, petitions_per_10k) and their
     ``*_score`` columns.
     """
     indicators = load_indicators()
-    cur = score(_metrics(engine, scope, unit, period), indicators)
-    prev = score(_metrics(engine, scope, unit, period.comparable_previous(date.today())), indicators)
+    cur = score(_metrics(engine, scope, unit, period, as_of), indicators)
+    prev = score(_metrics(engine, scope, unit, period.comparable_previous(as_of.date()), as_of), indicators)
     cur["rank_prev"] = cur["code"].map(dict(zip(prev["code"], prev["rank"])))
     cur["rank_change"] = cur["rank_prev"] - cur["rank"]
     keep = ["rank", "code", "name", "score", "rank_prev", "rank_change"] + [i["metric"] for i in indicators] + \

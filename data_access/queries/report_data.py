@@ -157,7 +157,7 @@ def child_breakdown(engine: Engine, scope: Scope, unit: Unit, period: Period) ->
     return df[cols].sort_values("code", ignore_index=True)
 
 
-def overdue_events(engine: Engine, scope: Scope, unit: Unit, period: Period, as_of: datetime | None = None,
+def overdue_events(engine: Engine, scope: Scope, unit: Unit, period: Period, *, as_of: datetime,
                    limit: int = 500) -> pd.DataFrame:
     """Events reported in the period and still open past their deadline at ``as_of``, most overdue first.
 
@@ -165,7 +165,6 @@ def overdue_events(engine: Engine, scope: Scope, unit: Unit, period: Period, as_
     (subdistrict), l2_name (community/village), unit_name (the grid cell), responsible_unit,
     reported_at, deadline (datetime64), overdue_days (whole days past the deadline, int).
     """
-    as_of = as_of or datetime.now()
     l1, l2 = units.alias("l1"), units.alias("l2")
     q = select(
         events.c.id, events.c.title, events.c.category, events.c.source, events.c.whistle, events.c.status,
@@ -209,11 +208,12 @@ def report_units(engine: Engine, scope: Scope, unit: Unit, depth: int = 2) -> pd
 
 
 def log_export(engine: Engine, username: str | None, unit: Unit, period: Period, fmt: str,
-               sections: tuple[str, ...] | None = None, at: datetime | None = None) -> None:
-    """Record an export in ``audit_log`` (action ``export``; detail JSON: unit, unit_name, period, format)."""
+               sections: tuple[str, ...] | None = None, *, at: datetime) -> None:
+    """Record an export made at ``at`` in ``audit_log`` (action ``export``; detail JSON: unit, unit_name,
+    period, format)."""
     detail = {"unit": unit.code, "unit_name": unit.name, "period": period.token, "format": fmt}
     if sections is not None:
         detail["sections"] = list(sections)
     with engine.begin() as conn:
-        conn.execute(insert(audit_log).values(at=(at or datetime.now()).replace(microsecond=0), username=username,
+        conn.execute(insert(audit_log).values(at=at.replace(microsecond=0), username=username,
                                               action="export", detail=json.dumps(detail, ensure_ascii=False)))

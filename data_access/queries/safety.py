@@ -35,12 +35,12 @@ def _monthly(engine, scope, unit, table, tcol, start, end, *cols, names):
         return pd.DataFrame(conn.execute(q.group_by(m).order_by(m)).all(), columns=["month", "total", *names])
 
 
-def petition_monthly(engine: Engine, scope: Scope, unit: Unit, period: Period, as_of: datetime | None = None
+def petition_monthly(engine: Engine, scope: Scope, unit: Unit, period: Period, *, as_of: datetime
                      ) -> pd.DataFrame:
     """Petitions per month for the 12 months to ``period``'s end, with the same month a year before.
 
     Columns: month, total, visits (batches), persons, online, letters, total_prev_year, yoy (ratio).
-    The month that ``as_of`` (default now) falls in is still running: its year-before figure counts
+    The month that ``as_of`` falls in is still running: its year-before figure counts
     the same elapsed days only, so the comparison is like for like.
     """
     t = petitions
@@ -52,7 +52,7 @@ def petition_monthly(engine: Engine, scope: Scope, unit: Unit, period: Period, a
                   names=["visits", "online", "letters", "persons"])
     prev = dict(zip((pd.PeriodIndex(df["month"], freq="M") + 12).strftime("%Y-%m"), df["total"]))
     df["total_prev_year"] = df["month"].map(prev)
-    today = (as_of or datetime.now()).date()
+    today = as_of.date()
     running = f"{today:%Y-%m}"
     if running in set(df["month"]):
         ago = month_period(today.replace(day=1)).comparable_year_ago(today)
@@ -65,11 +65,9 @@ def petition_monthly(engine: Engine, scope: Scope, unit: Unit, period: Period, a
                                                 "total_prev_year", "yoy"]]
 
 
-def case_stats(engine: Engine, scope: Scope, unit: Unit, period: Period, as_of: datetime | None = None
-               ) -> pd.DataFrame:
+def case_stats(engine: Engine, scope: Scope, unit: Unit, period: Period, *, as_of: datetime) -> pd.DataFrame:
     """Criminal cases per child of ``unit``: code, name, cases, cases_prev_year, yoy, zero_case_days
     (days since the child's last case, up to ``as_of``)."""
-    as_of = as_of or datetime.now()
     t = criminal_cases
     lvl = min(unit.level + 1, 4)
     grp = t.c[f"l{lvl}_code"]

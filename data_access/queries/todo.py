@@ -15,13 +15,12 @@ from data_access.vocab import SUBJECT_TYPES
 from data_access.workdays import add_workdays, workdays_between
 
 
-def due_soon(engine: Engine, scope: Scope, unit: Unit, workdays: int = 2, as_of: datetime | None = None,
+def due_soon(engine: Engine, scope: Scope, unit: Unit, workdays: int = 2, *, as_of: datetime,
              limit: int = 200) -> pd.DataFrame:
-    """Open events not yet overdue whose deadline falls within ``workdays`` working days.
+    """Open events not yet overdue at ``as_of`` whose deadline falls within ``workdays`` working days.
 
     Columns: those of events.event_list plus workdays_left (int, working days until the deadline).
     """
-    as_of = as_of or datetime.now()
     df = ev.event_list(engine, scope, unit, None, status="open", as_of=as_of, limit=5000)
     horizon = datetime.combine(add_workdays(as_of, workdays), datetime.max.time())
     df = df[(df["deadline"] >= as_of) & (df["deadline"] <= horizon)].sort_values("deadline").head(limit)
@@ -29,10 +28,8 @@ def due_soon(engine: Engine, scope: Scope, unit: Unit, workdays: int = 2, as_of:
     return df.reset_index(drop=True)
 
 
-def overdue(engine: Engine, scope: Scope, unit: Unit, as_of: datetime | None = None, limit: int = 200
-            ) -> pd.DataFrame:
-    """Open events past their deadline, most overdue first, with workdays_over (working days)."""
-    as_of = as_of or datetime.now()
+def overdue(engine: Engine, scope: Scope, unit: Unit, *, as_of: datetime, limit: int = 200) -> pd.DataFrame:
+    """Open events past their deadline at ``as_of``, most overdue first, with workdays_over (working days)."""
     df = ev.event_list(engine, scope, unit, None, status="overdue_open", as_of=as_of, limit=limit)
     return df.assign(workdays_over=[max(1, workdays_between(d, as_of)) for d in df["deadline"]])
 
@@ -74,7 +71,7 @@ def uncovered_cells(engine: Engine, scope: Scope, unit: Unit, period: Period, li
                             columns=["code", "name", "parent_code"])
 
 
-def peer_benchmark(engine: Engine, scope: Scope, unit: Unit, period: Period) -> dict:
+def peer_benchmark(engine: Engine, scope: Scope, unit: Unit, period: Period, *, as_of: datetime) -> dict:
     """How ``unit`` compares with the units of its level in its district — aggregates only.
 
     Deliberately reads the peers' figures (which the caller's scope does not cover) but returns
@@ -88,7 +85,7 @@ def peer_benchmark(engine: Engine, scope: Scope, unit: Unit, period: Period) -> 
         return {"peers": 1, "rank": 1, "peer_avg_closure_rate": float("nan"), "peer_avg_overdue_share": float("nan"),
                 "own_closure_rate": float("nan")}
     district = Unit(unit.ancestors[0], "", 0, None, "", (unit.ancestors[0], None, None, None, None))
-    peers = ev._grouped(engine, Scope.all(), district, period, None, datetime.now(),
+    peers = ev._grouped(engine, Scope.all(), district, period, None, as_of,
                         ev.events.c[f"l{unit.level}_code"], ev.event_rollup.c.unit_code, unit.level, None)
     peers = peers[peers["reported"] > 0]
     rate = peers["closed"] / peers["reported"]

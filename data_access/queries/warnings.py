@@ -131,8 +131,8 @@ def roll_up(own_color: str, own_reasons: list[str], child_colors: pd.Series, chi
     return color, reasons
 
 
-def unit_metrics(engine: Engine, scope: Scope, unit: Unit, period: Period, level: int | None = None,
-                 as_of: datetime | None = None) -> pd.DataFrame:
+def unit_metrics(engine: Engine, scope: Scope, unit: Unit, period: Period, level: int | None = None, *,
+                 as_of: datetime) -> pd.DataFrame:
     """The rule inputs for every unit at ``level`` (default: the children) under ``unit``.
 
     Columns: code, name, parent_code, reported, closed, closure_rate, due (events whose deadline has
@@ -141,7 +141,6 @@ def unit_metrics(engine: Engine, scope: Scope, unit: Unit, period: Period, level
     compliant in the latest judged month of the period), broken_share, petitions, petitions_prev,
     petition_growth (ratio − 1, NaN without base).
     """
-    as_of = as_of or datetime.now()
     lvl = unit.level + 1 if level is None else level
     cols = ["code", "name", "parent_code", "reported", "closed", "closure_rate", "due", "due_closure_rate",
             "overdue", "overdue_open",
@@ -200,8 +199,8 @@ def unit_metrics(engine: Engine, scope: Scope, unit: Unit, period: Period, level
     return df[cols].sort_values("code", ignore_index=True)
 
 
-def child_warnings(engine: Engine, scope: Scope, unit: Unit, period: Period, rules: Rules | None = None,
-                   as_of: datetime | None = None) -> pd.DataFrame:
+def child_warnings(engine: Engine, scope: Scope, unit: Unit, period: Period, rules: Rules | None = None, *,
+                   as_of: datetime) -> pd.DataFrame:
     """Children of ``unit`` with metrics, colour and reasons (own rules rolled up with their own
     children's), worst first. Columns: those of :func:`unit_metrics` plus color, color_label,
     reasons, severity."""
@@ -231,8 +230,8 @@ _SUMMED = ("reported", "closed", "due", "overdue", "overdue_open", "key", "key_o
            "petitions_prev")
 
 
-def unit_warning(engine: Engine, scope: Scope, unit: Unit, period: Period, rules: Rules | None = None,
-                 as_of: datetime | None = None) -> dict:
+def unit_warning(engine: Engine, scope: Scope, unit: Unit, period: Period, rules: Rules | None = None, *,
+                 as_of: datetime) -> dict:
     """The unit's own colour: its rules on its own figures, rolled up with its children's colours.
 
     Returns {"color", "color_label", "reasons" (list[str]), "children" (DataFrame of child_warnings)}.
@@ -256,7 +255,7 @@ def unit_warning(engine: Engine, scope: Scope, unit: Unit, period: Period, rules
     row["broken_share"] = row["broken_zeros"] / row["subjects"] if row["subjects"] else nan
     row["petition_growth"] = row["petitions"] / row["petitions_prev"] - 1 if row["petitions_prev"] else float("nan")
     own = evaluate(pd.DataFrame([row]), rules).iloc[0]
-    kids = child_warnings(engine, scope, unit, period, rules, as_of)
+    kids = child_warnings(engine, scope, unit, period, rules, as_of=as_of)
     color, reasons = own["color"], list(own["reasons"])
     if not kids.empty:
         color, reasons = roll_up(color, reasons, kids["color"], kids["name"], rules)
