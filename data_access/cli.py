@@ -12,6 +12,7 @@ import os
 import sys
 from datetime import date, datetime
 
+from data_access.db.connection import begin, connect
 from data_access.db.engine import default_url
 
 
@@ -100,7 +101,7 @@ def cmd_users(args) -> int:
         return pw
 
     if args.action == "list":
-        with eng.connect() as conn:
+        with connect(eng) as conn:
             rows = conn.execute(select(users.c.username, users.c.role, users.c.unit_code, users.c.display_name,
                                        users.c.disabled).order_by(users.c.username)).all()
         for r in rows:
@@ -118,7 +119,7 @@ def cmd_users(args) -> int:
         if args.unit:
             accounts.scope_for(eng, args.role, args.unit)  # validates the unit code
         row = accounts.user_row(args.username, password(), args.role, args.unit, args.display_name)
-        with eng.begin() as conn:
+        with begin(eng) as conn:
             conn.execute(insert(users), row)
             record(conn, actor, "user_change", {"add": args.username, "role": args.role, "unit": args.unit})
     elif args.action in ("set-password", "disable", "enable"):
@@ -127,7 +128,7 @@ def cmd_users(args) -> int:
             return 2
         values = {"password_hash": accounts.hash_password(password()), "failed_logins": 0, "locked_until": None} \
             if args.action == "set-password" else {"disabled": args.action == "disable"}
-        with eng.begin() as conn:
+        with begin(eng) as conn:
             conn.execute(update(users).where(users.c.username == args.username).values(**values))
             record(conn, actor, "user_change", {args.action: args.username})
         if args.action != "enable":

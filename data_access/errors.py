@@ -29,3 +29,11 @@ class InvalidParameterError(DataAccessError):
 
 class DatabaseUnavailableError(DataAccessError):
     """The database cannot be reached (restart, network blip)."""
+
+
+class DatabaseError(DataAccessError):
+    """Any other database failure, with its first line only (never the statement's parameters)."""
+
+
+class DataConflictError(DatabaseError):
+    """A write broke a uniqueness or other constraint (e.g. a user name that already exists)."""

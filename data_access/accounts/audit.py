@@ -8,6 +8,7 @@ from datetime import datetime
 import pandas as pd
 from sqlalchemy import Connection, Engine, insert, select
 
+from data_access.db.connection import begin, connect
 from data_access.db.schema import audit_log
 
 ACTIONS = ("login_ok", "login_fail", "logout", "export", "import", "user_change", "token",
@@ -23,7 +24,7 @@ def record(target: Engine | Connection, username: str | None, action: str, detai
     if isinstance(target, Connection):
         target.execute(insert(audit_log), row)
     else:
-        with target.begin() as conn:
+        with begin(target) as conn:
             conn.execute(insert(audit_log), row)
 
 
@@ -33,5 +34,5 @@ def recent(engine: Engine, limit: int = 200, action: str | None = None) -> pd.Da
     if action:
         q = q.where(audit_log.c.action == action)
     q = q.order_by(audit_log.c.id.desc()).limit(int(limit))
-    with engine.connect() as conn:
+    with connect(engine) as conn:
         return pd.DataFrame(conn.execute(q).all(), columns=["at", "username", "action", "detail"])

@@ -10,6 +10,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Engine, insert, select, update
 
+from data_access.db.connection import begin, connect
 from data_access.db.schema import auth_sessions, units, users
 from data_access.filters import Scope
 from data_access.vocab import ROLES
@@ -46,7 +47,7 @@ def scope_for(engine: Engine, role: str, unit_code: str | None) -> Scope:
         if role == "staff":
             raise ValueError("a staff account must be bound to a unit")
         return Scope.all()
-    with engine.connect() as conn:
+    with connect(engine) as conn:
         level = conn.execute(select(units.c.level).where(units.c.code == unit_code)).scalar()
     if level is None:
         raise ValueError(f"unknown unit {unit_code!r} for this account")
@@ -54,7 +55,7 @@ def scope_for(engine: Engine, role: str, unit_code: str | None) -> Scope:
 
 
 def get_user(engine: Engine, username: str) -> dict | None:
-    with engine.connect() as conn:
+    with connect(engine) as conn:
         row = conn.execute(select(users).where(users.c.username == username)).mappings().first()
     return dict(row) if row else None
 
@@ -100,13 +101,13 @@ def authenticate(engine: Engine, username: str, password: str, now: datetime | N
         values = {"failed_logins": failures}
         if failures >= MAX_FAILURES:
             values = {"failed_logins": 0, "locked_until": now + timedelta(minutes=LOCK_MINUTES)}
-        with engine.begin() as conn:
+        with begin(engine) as conn:
             conn.execute(update(users).where(users.c.username == username).values(**values))
         record(engine, username, "login_fail", {"reason": "bad password", "failures": failures})
         if failures >= MAX_FAILURES:
             return None, f"登录失败次数过多，账号已锁定 {LOCK_MINUTES} 分钟"
         return None, generic
-    with engine.begin() as conn:
+    with begin(engine) as conn:
         conn.execute(update(users).where(users.c.username == username).values(failed_logins=0, locked_until=None))
     record(engine, username, "login_ok", {})
     return public_user(row), ""
@@ -118,7 +119,7 @@ def create_session(engine: Engine, username: str, kind: str = "login", hours: fl
     now = (now or datetime.now()).replace(microsecond=0)
     hours = hours if hours is not None else (SESSION_HOURS if kind == "login" else DISPLAY_TOKEN_DAYS * 24)
     token = secrets.token_urlsafe(32)
-    with engine.begin() as conn:
+    with begin(engine) as conn:
         conn.execute(insert(auth_sessions).values(token_hash=_hash_token(token), username=username, kind=kind,
                                                   created_at=now, expires_at=now + timedelta(hours=hours),
                                                   revoked=False, note=note))
@@ -134,7 +135,7 @@ def session_user(engine: Engine, token: str | None, kind: str | None = None, now
     q = select(users, auth_sessions.c.kind, auth_sessions.c.expires_at, auth_sessions.c.revoked).join(
         auth_sessions, auth_sessions.c.username == users.c.username).where(
         auth_sessions.c.token_hash == _hash_token(token))
-    with engine.connect() as conn:
+    with connect(engine) as conn:
         row = conn.execute(q).mappings().first()
     if row is None or row["revoked"] or row["expires_at"] <= now or row["disabled"]:
         return None
@@ -145,7 +146,7 @@ def session_user(engine: Engine, token: str | None, kind: str | None = None, now
 
 def revoke_session(engine: Engine, token: str) -> bool:
     """Revoke a token; True if it existed."""
-    with engine.begin() as conn:
+    with begin(engine) as conn:
         res = conn.execute(update(auth_sessions).where(auth_sessions.c.token_hash == _hash_token(token))
                            .values(revoked=True))
     return res.rowcount > 0
@@ -155,5 +156,5 @@ def revoke_user_sessions(engine: Engine, username: str, kind: str | None = None)
     q = update(auth_sessions).where(auth_sessions.c.username == username)
     if kind:
         q = q.where(auth_sessions.c.kind == kind)
-    with engine.begin() as conn:
+    with begin(engine) as conn:
         return conn.execute(q.values(revoked=True)).rowcount

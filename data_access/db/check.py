@@ -9,6 +9,7 @@ import shapely
 from sqlalchemy import Engine, and_, func, not_, select
 
 from data_access.db import schema
+from data_access.db.connection import connect
 from data_access.queries.units import level_counts
 from data_access.workdays import unknown_years, years_spanned
 
@@ -24,7 +25,7 @@ def calendar_years_missing(engine: Engine, as_of: datetime | None = None) -> lis
     """Years of the events' report times and deadlines (and of ``as_of``) whose public holidays neither
     ``config/holidays.toml`` nor chinese-calendar knows: working days there are counted Monday–Friday."""
     e = schema.events
-    with engine.connect() as conn:
+    with connect(engine) as conn:
         span = conn.execute(select(func.min(e.c.reported_at), func.max(e.c.reported_at), func.min(e.c.deadline),
                                    func.max(e.c.deadline))).one()
     return unknown_years([*years_spanned(*(pd.Timestamp(v) for v in span if v is not None)),
@@ -44,7 +45,7 @@ def check(engine: Engine, nesting_tolerance_m: float = 1.0, as_of: datetime | No
     :func:`calendar_years_missing` (``as_of``, the caller's "now", adds its year).
     """
     u = schema.units
-    with engine.connect() as conn:
+    with connect(engine) as conn:
         rows = conn.execute(select(u.c.code, u.c.level, u.c.parent_code, u.c.geom_wkb,
                                    *[u.c[f"l{i}_code"] for i in range(5)])).all()
         n_events = conn.execute(select(func.count()).select_from(schema.events)).scalar_one()

@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 import pandas as pd
 from sqlalchemy import Connection, Engine, and_, case, delete, func, insert, or_, select, text, tuple_
 
+from data_access.db.connection import begin
 from data_access.db.engine import lift_timeouts
 from data_access.db.schema import event_rollup, events
 from data_access.db.sqlfn import month_of
@@ -149,7 +150,7 @@ def _month_start(m: str, add: int = 0) -> datetime:
 
 def rebuild_engine(engine: Engine) -> int:
     """:func:`rebuild` in its own transaction, without the statement timeout (it reads every event)."""
-    with engine.begin() as conn:
+    with begin(engine) as conn:
         lift_timeouts(conn)
         return rebuild(conn)
 

@@ -18,6 +18,7 @@ from sqlalchemy import Engine, delete, insert
 
 from data_access.accounts import user_row
 from data_access.db import rollups, schema
+from data_access.db.connection import begin, connect
 from data_access.db.engine import lift_timeouts
 from data_access.db.migrate import upgrade
 from data_access.demo.facts import (
@@ -96,7 +97,7 @@ def _insert(engine: Engine, table, df: pd.DataFrame, chunk: int = 20_000) -> int
     cols = [c.name for c in table.columns if c.name in df.columns]
     columns = [_column_values(df[c]) for c in cols]
     records = [dict(zip(cols, row)) for row in zip(*columns)]
-    with engine.begin() as conn:
+    with begin(engine) as conn:
         lift_timeouts(conn)
         for i in range(0, len(records), chunk):
             conn.execute(insert(table), records[i : i + chunk])
@@ -105,7 +106,7 @@ def _insert(engine: Engine, table, df: pd.DataFrame, chunk: int = 20_000) -> int
 
 def clear(engine: Engine) -> None:
     """Delete every row of every table (children first)."""
-    with engine.begin() as conn:
+    with begin(engine) as conn:
         for table in reversed(schema.metadata.sorted_tables):
             conn.execute(delete(table))
 
@@ -146,7 +147,7 @@ def build_demo(url: str | None = None, scale: str = "district", seed: int = 2024
     log("events …")
     ev = build_events(units, spec.events_per_year * nd, start, as_of, rng, risk)
     counts["events"] = _insert(engine, schema.events, ev)
-    with engine.begin() as conn:
+    with begin(engine) as conn:
         counts["event_rollup"] = rollups.rebuild(conn)
 
     log("三零 subjects and judgements …")
@@ -189,10 +190,10 @@ def build_demo(url: str | None = None, scale: str = "district", seed: int = 2024
             "generated_at": (now or as_of).replace(microsecond=0).isoformat(), "source": "演示数据(自动生成)"}
     _insert(engine, schema.meta, pd.DataFrame({"key": list(meta), "value": list(meta.values())}))
     if engine.dialect.name == "sqlite":
-        with engine.begin() as conn:
+        with begin(engine) as conn:
             conn.exec_driver_sql("ANALYZE")
     else:
-        with engine.connect() as conn:
+        with connect(engine) as conn:
             conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
     counts["seconds"] = round(time.perf_counter() - t_start, 1)
     log(f"done in {counts['seconds']} s")

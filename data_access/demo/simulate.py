@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 import numpy as np
 from sqlalchemy import Engine, insert, select, update
 
+from data_access.db.connection import connect
 from data_access.db.retry import DatabaseBusyError, write_transaction
 from data_access.db.rollups import refresh_for_events
 from data_access.db.schema import events, meta, units
@@ -29,7 +30,7 @@ NEXT = {"reported": ("dispatched", "dispatched_at"), "dispatched": ("handled", "
 
 
 def _leaves(engine: Engine):
-    with engine.connect() as conn:
+    with connect(engine) as conn:
         rows = conn.execute(select(units.c.code, units.c.population, units.c.min_lon, units.c.min_lat,
                                    units.c.max_lon, units.c.max_lat, *[units.c[a] for a in ANC])
                             .where(units.c.level == 4)).all()

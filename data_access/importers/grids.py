@@ -24,6 +24,7 @@ from sqlalchemy import Connection, Engine, bindparam, func, select, update
 
 from data_access.accounts.audit import record
 from data_access.db import rollups, schema
+from data_access.db.connection import connect
 from data_access.db.retry import write_transaction
 from data_access.db.schema import units
 from data_access.db.sqlfn import month_of
@@ -140,7 +141,7 @@ def preview_grid_file(engine: Engine, path: str, crs: str | None = None, limits:
 def count_existing(engine: Engine, codes: list[str]) -> int:
     """How many of ``codes`` are units in the database (the whole database: the caller is an admin)."""
     n = 0
-    with engine.connect() as conn:
+    with connect(engine) as conn:
         for i in range(0, len(codes), 500):
             part = codes[i:i + 500]
             n += conn.execute(select(func.count()).select_from(units).where(units.c.code.in_(part))).scalar_one()
@@ -187,7 +188,7 @@ def _population(s: str) -> int | None:
 def _known(engine: Engine) -> dict[str, dict]:
     cols = [units.c.code, units.c.level, units.c.parent_code, units.c.geom_wkb,
             *[units.c[f"l{i}_code"] for i in range(5)]]
-    with engine.connect() as conn:
+    with connect(engine) as conn:
         return {r.code: {"level": r.level, "parent_code": r.parent_code, "wkb": r.geom_wkb,
                          "anc": [getattr(r, f"l{i}_code") for i in range(5)]} for r in conn.execute(select(*cols))}
 

@@ -15,6 +15,7 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, func, select, text, update
 
 from data_access.accounts.audit import record
+from data_access.db.connection import connect
 from data_access.db.retry import write_transaction
 from data_access.db.rollups import refresh
 from data_access.db.schema import RAW_LABEL_FIELDS, events
@@ -37,7 +38,7 @@ def label_overview(engine: Engine, path: str | Path | None = None) -> pd.DataFra
     """
     voc = load_vocabulary(path)
     rows = []
-    with engine.connect() as conn:
+    with connect(engine) as conn:
         for f in RAW_LABEL_FIELDS:
             raw, code = events.c[f"{f}_raw"], events.c[f]
             q = select(raw, code, func.count()).where(raw.is_not(None)).group_by(raw, code)

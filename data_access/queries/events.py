@@ -19,6 +19,7 @@ from sqlalchemy import Engine, and_, case, func, or_, select
 
 from data_access import vocab
 from data_access.db import rollups
+from data_access.db.connection import connect
 from data_access.db.schema import event_rollup, events, units
 from data_access.filters import EventFilter, Period, Scope, Unit, _apply_event_filter, _apply_scope
 
@@ -90,7 +91,7 @@ def event_kpis(engine: Engine, scope: Scope, unit: Unit, period: Period, flt: Ev
     (whole months, unit level ≤ 2) unless ``use_rollup`` is False; the figures are identical.
     """
     months = rollups.usable(scope, unit, period) if use_rollup is not False else None
-    with engine.connect() as conn:
+    with connect(engine) as conn:
         if months:
             row = conn.execute(_rollup_query(_rollup_columns(), scope, unit, months, flt, unit.level)).mappings().one()
             open_od = conn.execute(_open_overdue_query([func.count()], scope, unit, period, flt, as_of)).scalar_one()
@@ -108,7 +109,7 @@ def _grouped(engine: Engine, scope: Scope, unit: Unit, period: Period, flt: Even
     """KPI columns grouped by one key: columns grp, reported, closed, overdue, overdue_open, key."""
     cols = ["grp", "reported", "closed", "overdue", "overdue_open", "key"]
     months = rollups.usable(scope, unit, period, group_level) if use_rollup is not False else None
-    with engine.connect() as conn:
+    with connect(engine) as conn:
         if months:
             q = _rollup_query([rollup_col.label("grp"), *_rollup_columns()], scope, unit, months, flt, group_level)
             df = pd.DataFrame(conn.execute(q.group_by(rollup_col)).all(),
@@ -153,7 +154,7 @@ def child_event_kpis(engine: Engine, scope: Scope, unit: Unit, period: Period,
     figures = _grouped(engine, scope, unit, period, flt, as_of, events.c[f"l{lvl}_code"],
                        event_rollup.c.unit_code, lvl, use_rollup).rename(columns={"grp": "code"})
     kids = _apply_scope(select(units.c.code, units.c.name).where(units.c.parent_code == unit.code), units, scope)
-    with engine.connect() as conn:
+    with connect(engine) as conn:
         names = pd.DataFrame(conn.execute(kids).all(), columns=["code", "name"])
     df = names.merge(figures, on="code", how="left").fillna(
         {"reported": 0, "closed": 0, "overdue": 0, "overdue_open": 0, "key": 0})
@@ -171,7 +172,7 @@ def event_trend(engine: Engine, scope: Scope, unit: Unit, period: Period, flt: E
     cq = select(day_c.label("day"), func.count().label("n")).where(
         events.c.closed_at >= period.start_dt, events.c.closed_at < period.end_dt)
     cq = _apply_event_filter(_apply_scope(cq, events, scope, unit), events, flt).group_by(day_c)
-    with engine.connect() as conn:
+    with connect(engine) as conn:
         rep = pd.DataFrame(conn.execute(rq).all(), columns=["day", "reported"])
         clo = pd.DataFrame(conn.execute(cq).all(), columns=["day", "closed"])
     last = min(period.end, as_of.date() + timedelta(days=1))
@@ -211,7 +212,7 @@ def event_list(engine: Engine, scope: Scope, unit: Unit, period: Period | None =
     q = _apply_event_filter(_apply_scope(q, events, scope, unit), events, flt)
     order = events.c.deadline.asc() if status == "overdue_open" else events.c.reported_at.desc()
     q = q.order_by(order, events.c.id).limit(int(limit))
-    with engine.connect() as conn:
+    with connect(engine) as conn:
         df = pd.DataFrame(conn.execute(q).mappings().all(), columns=[c.name for c in q.selected_columns])
     for col, labels in (("category", vocab.CATEGORIES), ("source", vocab.SOURCES), ("whistle", vocab.WHISTLES),
                         ("status", vocab.STATUSES)):
@@ -228,14 +229,14 @@ def deadline_span(engine: Engine, scope: Scope, unit: Unit, period: Period) -> t
     """The earliest and latest deadline (办结时限) of the events reported in ``period`` under ``unit``:
     the days whose working-day calendar the period's overdue figures rely on. (None, None) without events."""
     q = _period_query([func.min(events.c.deadline), func.max(events.c.deadline)], scope, unit, period, None)
-    with engine.connect() as conn:
+    with connect(engine) as conn:
         lo, hi = conn.execute(q).one()
     return tuple(None if v is None else pd.Timestamp(v).to_pydatetime() for v in (lo, hi))
 
 
 def latest_event_time(engine: Engine, scope: Scope, unit: Unit) -> datetime | None:
     """The newest ``reported_at`` or ``closed_at`` under ``unit``: how fresh the data is."""
-    with engine.connect() as conn:
+    with connect(engine) as conn:
         a = conn.execute(_apply_scope(select(func.max(events.c.reported_at)), events, scope, unit)).scalar()
         b = conn.execute(_apply_scope(select(func.max(events.c.closed_at)), events, scope, unit)).scalar()
     vals = [pd.Timestamp(v).to_pydatetime() for v in (a, b) if v is not None]

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 import pandas as pd
 from sqlalchemy import Engine, case, func, select
 
+from data_access.db.connection import connect
 from data_access.db.schema import (
     cameras,
     criminal_cases,
@@ -61,7 +62,7 @@ def sanling_compliance(engine: Engine, scope: Scope, unit: Unit, period: Period)
     enterprise_subjects, enterprise_compliant, enterprise_rate (rates 0–1, NaN if none).
     """
     j, s = sanling_judgements, sanling_subjects
-    with engine.connect() as conn:
+    with connect(engine) as conn:
         mq = _apply_scope(select(func.max(j.c.month)).select_from(j.join(s, s.c.id == j.c.subject_id))
                           .where(j.c.month < period.end), s, scope, unit)
         month = conn.execute(mq).scalar()
@@ -82,7 +83,7 @@ def sanling_compliance(engine: Engine, scope: Scope, unit: Unit, period: Period)
 def _count_sum(engine, scope, unit, table, tcol, period: Period, *cols):
     q = _apply_scope(select(func.count(), *cols).where(tcol >= period.start_dt, tcol < period.end_dt),
                      table, scope, unit)
-    with engine.connect() as conn:
+    with connect(engine) as conn:
         return conn.execute(q).one()
 
 
@@ -128,7 +129,7 @@ def mediation_stats(engine: Engine, scope: Scope, unit: Unit, period: Period) ->
 def camera_stats(engine: Engine, scope: Scope, unit: Unit) -> dict:
     """Video cameras under ``unit`` now. Keys: cameras, online, online_rate (0–1)."""
     q = _apply_scope(select(func.count(), func.sum(case((cameras.c.online, 1), else_=0))), cameras, scope, unit)
-    with engine.connect() as conn:
+    with connect(engine) as conn:
         n, on = conn.execute(q).one()
     return {"cameras": int(n), "online": int(on or 0), "online_rate": _ratio(on or 0, n)}
 
@@ -145,7 +146,7 @@ def patrol_coverage(engine: Engine, scope: Scope, unit: Unit, period: Period) ->
     # one index probe per cell of the unit, instead of joining the whole city's visits of the period
     cov_q = _apply_scope(select(func.count()).select_from(units).where(units.c.level == 4, visited),
                          units, scope, unit)
-    with engine.connect() as conn:
+    with connect(engine) as conn:
         cells = conn.execute(cells_q).scalar_one()
         covered = conn.execute(cov_q).scalar_one()
     return {"cells": int(cells), "covered": int(covered), "coverage": _ratio(covered, cells)}

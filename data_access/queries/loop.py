@@ -7,6 +7,7 @@ from datetime import datetime
 import pandas as pd
 from sqlalchemy import Engine, select
 
+from data_access.db.connection import connect
 from data_access.db.schema import events
 from data_access.filters import EventFilter, Period, Scope, Unit, _apply_event_filter, _apply_scope
 from data_access.vocab import LOOP_STAGES, WHISTLES
@@ -18,7 +19,7 @@ def _stage_frame(engine: Engine, scope: Scope, unit: Unit, period: Period, flt: 
     q = select(events.c.whistle, events.c.deadline, *[events.c[c] for c in STAGE_COLS]).where(
         events.c.reported_at >= period.start_dt, events.c.reported_at < period.end_dt)
     q = _apply_event_filter(_apply_scope(q, events, scope, unit), events, flt)
-    with engine.connect() as conn:
+    with connect(engine) as conn:
         df = pd.DataFrame(conn.execute(q).all(), columns=["whistle", "deadline", *STAGE_COLS])
     for c in ["deadline", *STAGE_COLS]:
         df[c] = pd.to_datetime(df[c])

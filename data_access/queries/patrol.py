@@ -7,6 +7,7 @@ import pandas as pd
 import shapely
 from sqlalchemy import Engine, and_, case, distinct, func, select
 
+from data_access.db.connection import connect
 from data_access.db.schema import cameras, patrol_visits, patrols, police_rooms, units
 from data_access.filters import Period, Scope, Unit, _apply_scope
 from data_access.vocab import TEAM_KINDS
@@ -33,7 +34,7 @@ def coverage_by_child(engine: Engine, scope: Scope, unit: Unit, period: Period, 
     cov_q = _apply_scope(select(grp, func.count(distinct(PV.c.unit_code))).select_from(
         PV.join(units, units.c.code == PV.c.unit_code)).where(_visits_in(period)), units, scope, unit).group_by(grp)
     names_q = _apply_scope(select(units.c.code, units.c.name).where(units.c.level == lvl), units, scope, unit)
-    with engine.connect() as conn:
+    with connect(engine) as conn:
         cells = dict(conn.execute(cells_q).all())
         cov = dict(conn.execute(cov_q).all())
         df = pd.DataFrame(conn.execute(names_q.order_by(units.c.code)).all(), columns=["code", "name"])
@@ -54,7 +55,7 @@ def double_patrol(engine: Engine, scope: Scope, unit: Unit, period: Period) -> d
         PV.c.visited_on, PV.c.unit_code).subquery()
     q = select(func.sum(case((per_day.c.n >= 2, 1), else_=0)), func.count())
     cells_q = _apply_scope(select(func.count()).where(units.c.level == 4), units, scope, unit)
-    with engine.connect() as conn:
+    with connect(engine) as conn:
         twice, any_ = conn.execute(q).one()
         cells = conn.execute(cells_q).scalar_one()
     days = period.days
@@ -72,7 +73,7 @@ def three_minute_circle(engine: Engine, scope: Scope, unit: Unit, speed_kmh: flo
     from geo import from_metric, metric_crs, to_metric
 
     radius = speed_kmh * 1000 / 60 * minutes
-    with engine.connect() as conn:
+    with connect(engine) as conn:
         posts = conn.execute(_apply_scope(select(police_rooms.c.lon, police_rooms.c.lat), police_rooms, scope, unit)
                              ).all()
         me = conn.execute(_apply_scope(select(units.c.geom_wkb, units.c.center_lon, units.c.center_lat)
@@ -109,7 +110,7 @@ def team_stats(engine: Engine, scope: Scope, unit: Unit, period: Period) -> pd.D
                             func.sum(patrols.c.length_km))
                      .where(patrols.c.started_at >= period.start_dt, patrols.c.started_at < period.end_dt),
                      patrols, scope, unit if unit.level <= 1 else _subdistrict(unit)).group_by(patrols.c.team_kind)
-    with engine.connect() as conn:
+    with connect(engine) as conn:
         df = pd.DataFrame(conn.execute(q).all(), columns=["team_kind", "teams", "patrols", "hours", "km"])
     df.insert(1, "label", df["team_kind"].map(TEAM_KINDS))
     df["hours"] = df["hours"].astype(float).round(1)
@@ -128,7 +129,7 @@ def camera_by_child(engine: Engine, scope: Scope, unit: Unit) -> pd.DataFrame:
     grp = cameras.c[f"l{unit.level + 1}_code"]
     q = _apply_scope(select(grp, func.count(), func.sum(case((cameras.c.online, 1), else_=0))), cameras, scope,
                      unit).group_by(grp)
-    with engine.connect() as conn:
+    with connect(engine) as conn:
         df = pd.DataFrame(conn.execute(q).all(), columns=["code", "cameras", "online"])
         names = dict(conn.execute(_apply_scope(select(units.c.code, units.c.name)
                                                .where(units.c.parent_code == unit.code), units, scope)).all())

@@ -22,6 +22,7 @@ import pandas as pd
 from sqlalchemy import Engine, and_, case, distinct, func, insert, select
 
 from data_access import vocab
+from data_access.db.connection import begin, connect
 from data_access.db.schema import (
     audit_log,
     events,
@@ -57,7 +58,7 @@ def sanling_summary(engine: Engine, scope: Scope, unit: Unit, period: Period) ->
         sanling_subjects.join(sanling_judgements, sanling_judgements.c.subject_id == sanling_subjects.c.id)
     ).where(_judged_in(period))
     q = _apply_scope(q, sanling_subjects, scope, unit).group_by(sanling_subjects.c.kind)
-    with engine.connect() as conn:
+    with connect(engine) as conn:
         got = {r.kind: (int(r.judged), int(r.compliant)) for r in conn.execute(q)}
     rows = [{"kind": k, "kind_label": lab, "judged": got.get(k, (0, 0))[0], "compliant": got.get(k, (0, 0))[1]}
             for k, lab in vocab.SUBJECT_KINDS.items()]
@@ -86,7 +87,7 @@ def sanling_noncompliant(engine: Engine, scope: Scope, unit: Unit, period: Perio
     ).where(_judged_in(period), sanling_judgements.c.compliant.is_(False))
     q = _apply_scope(q, sanling_subjects, scope, unit).order_by(
         sanling_judgements.c.month.desc(), sanling_subjects.c.kind.desc(), sanling_subjects.c.id).limit(int(limit))
-    with engine.connect() as conn:
+    with connect(engine) as conn:
         df = pd.DataFrame(conn.execute(q).mappings().all(), columns=[c.name for c in q.selected_columns])
     df["kind_label"] = df["kind"].map(vocab.SUBJECT_KINDS)
     df["type_label"] = df["subject_type"].map(lambda t: vocab.SUBJECT_TYPES.get(t, (t, ""))[0])
@@ -118,7 +119,7 @@ def patrol_summary(engine: Engine, scope: Scope, unit: Unit, period: Period) -> 
     (their total length)."""
     pq = _apply_scope(select(func.count(), func.coalesce(func.sum(patrols.c.length_km), 0.0)).where(
         patrols.c.started_at >= period.start_dt, patrols.c.started_at < period.end_dt), patrols, scope, unit)
-    with engine.connect() as conn:
+    with connect(engine) as conn:
         n, km = conn.execute(pq).one()
     return patrol_coverage(engine, scope, unit, period) | {"patrols": int(n), "km": float(km)}
 
@@ -140,7 +141,7 @@ def child_breakdown(engine: Engine, scope: Scope, unit: Unit, period: Period) ->
         sanling_subjects.join(sanling_judgements, sanling_judgements.c.subject_id == sanling_subjects.c.id)
     ).where(_judged_in(period))
     sl = _apply_scope(sl, sanling_subjects, scope, unit).group_by(sanling_subjects.c[f"l{lv}_code"])
-    with engine.connect() as conn:
+    with connect(engine) as conn:
         df = pd.DataFrame(conn.execute(kids).all(), columns=["code"])
         parts = [
             pd.DataFrame(conn.execute(sl).all(), columns=["code", "judged", "compliant"]),
@@ -176,7 +177,7 @@ def overdue_events(engine: Engine, scope: Scope, unit: Unit, period: Period, *, 
     ).where(events.c.reported_at >= period.start_dt, events.c.reported_at < period.end_dt,
             events.c.closed_at.is_(None), events.c.deadline < as_of)
     q = _apply_scope(q, events, scope, unit).order_by(events.c.deadline.asc(), events.c.id).limit(int(limit))
-    with engine.connect() as conn:
+    with connect(engine) as conn:
         df = pd.DataFrame(conn.execute(q).mappings().all(), columns=[c.name for c in q.selected_columns])
     for col, labels in (("category", vocab.CATEGORIES), ("source", vocab.SOURCES), ("whistle", vocab.WHISTLES),
                         ("status", vocab.STATUSES)):
@@ -190,7 +191,7 @@ def overdue_events(engine: Engine, scope: Scope, unit: Unit, period: Period, *, 
 
 def data_source(engine: Engine) -> dict:
     """What the figures come from: ``{"source": label, "as_of": iso str or None, "engine": name}``."""
-    with engine.connect() as conn:
+    with connect(engine) as conn:
         rows = dict(conn.execute(select(meta.c.key, meta.c.value).where(meta.c.key.in_(("source", "as_of")))).all())
     return {"source": rows.get("source") or "网格化服务管理信息系统", "as_of": rows.get("as_of"),
             "engine": "PostgreSQL" if engine.dialect.name == "postgresql" else "SQLite"}
@@ -203,7 +204,7 @@ def report_units(engine: Engine, scope: Scope, unit: Unit, depth: int = 2) -> pd
     """
     q = _apply_scope(select(units.c.code, units.c.name, units.c.level, units.c.parent_code).where(
         units.c.level <= unit.level + depth), units, scope, unit).order_by(units.c.level, units.c.code)
-    with engine.connect() as conn:
+    with connect(engine) as conn:
         return pd.DataFrame(conn.execute(q).all(), columns=["code", "name", "level", "parent_code"])
 
 
@@ -214,6 +215,6 @@ def log_export(engine: Engine, username: str | None, unit: Unit, period: Period,
     detail = {"unit": unit.code, "unit_name": unit.name, "period": period.token, "format": fmt}
     if sections is not None:
         detail["sections"] = list(sections)
-    with engine.begin() as conn:
+    with begin(engine) as conn:
         conn.execute(insert(audit_log).values(at=at.replace(microsecond=0), username=username,
                                               action="export", detail=json.dumps(detail, ensure_ascii=False)))

@@ -7,6 +7,7 @@ from datetime import datetime
 import pandas as pd
 from sqlalchemy import Engine, case, func, select
 
+from data_access.db.connection import connect
 from data_access.db.schema import criminal_cases, mediation_cases, petitions, safety_inspections, units
 from data_access.db.sqlfn import month_of
 from data_access.filters import Period, Scope, Unit, _apply_scope, month_period
@@ -19,7 +20,7 @@ def mediation_by_type(engine: Engine, scope: Scope, unit: Unit, period: Period) 
     cols = [func.sum(case((t.c.status == s, 1), else_=0)) for s in MEDIATION_STATUSES]
     q = _apply_scope(select(t.c.dispute_type, *cols).where(t.c.received_at >= period.start_dt,
                                                            t.c.received_at < period.end_dt), t, scope, unit)
-    with engine.connect() as conn:
+    with connect(engine) as conn:
         df = pd.DataFrame(conn.execute(q.group_by(t.c.dispute_type)).all(),
                           columns=["type", *MEDIATION_STATUSES])
     df.insert(1, "label", df["type"].map(DISPUTE_TYPES))
@@ -31,7 +32,7 @@ def mediation_by_type(engine: Engine, scope: Scope, unit: Unit, period: Period) 
 def _monthly(engine, scope, unit, table, tcol, start, end, *cols, names):
     m = month_of(tcol)
     q = _apply_scope(select(m, func.count(), *cols).where(tcol >= start, tcol < end), table, scope, unit)
-    with engine.connect() as conn:
+    with connect(engine) as conn:
         return pd.DataFrame(conn.execute(q.group_by(m).order_by(m)).all(), columns=["month", "total", *names])
 
 
@@ -58,7 +59,7 @@ def petition_monthly(engine: Engine, scope: Scope, unit: Unit, period: Period, *
         ago = month_period(today.replace(day=1)).comparable_year_ago(today)
         q = _apply_scope(select(func.count()).where(t.c.received_at >= ago.start_dt, t.c.received_at < ago.end_dt),
                          t, scope, unit)
-        with engine.connect() as conn:
+        with connect(engine) as conn:
             df.loc[df["month"] == running, "total_prev_year"] = conn.execute(q).scalar_one()
     df["yoy"] = df["total"] / df["total_prev_year"] - 1
     return df.tail(12).reset_index(drop=True)[["month", "total", "visits", "persons", "online", "letters",
@@ -75,13 +76,13 @@ def case_stats(engine: Engine, scope: Scope, unit: Unit, period: Period, *, as_o
     def counts(p: Period) -> dict:
         q = _apply_scope(select(grp, func.count()).where(t.c.occurred_at >= p.start_dt, t.c.occurred_at < p.end_dt),
                          t, scope, unit).group_by(grp)
-        with engine.connect() as conn:
+        with connect(engine) as conn:
             return dict(conn.execute(q).all())
 
     last_q = _apply_scope(select(grp, func.max(t.c.occurred_at)).where(t.c.occurred_at <= as_of), t, scope,
                           unit).group_by(grp)
     names_q = _apply_scope(select(units.c.code, units.c.name).where(units.c.level == lvl), units, scope, unit)
-    with engine.connect() as conn:
+    with connect(engine) as conn:
         last = dict(conn.execute(last_q).all())
         df = pd.DataFrame(conn.execute(names_q.order_by(units.c.code)).all(), columns=["code", "name"])
     cur, prev = counts(period), counts(period.comparable_year_ago(as_of.date()))
@@ -98,7 +99,7 @@ def case_types(engine: Engine, scope: Scope, unit: Unit, period: Period) -> pd.D
     t = criminal_cases
     q = _apply_scope(select(t.c.case_type, func.count(), func.sum(case((t.c.solved, 1), else_=0)))
                      .where(t.c.occurred_at >= period.start_dt, t.c.occurred_at < period.end_dt), t, scope, unit)
-    with engine.connect() as conn:
+    with connect(engine) as conn:
         df = pd.DataFrame(conn.execute(q.group_by(t.c.case_type)).all(), columns=["type", "cases", "solved"])
     df.insert(1, "label", df["type"].map(CASE_TYPES))
     return df
@@ -109,7 +110,7 @@ def inspections(engine: Engine, scope: Scope, unit: Unit, period: Period) -> dic
     t = safety_inspections
     q = _apply_scope(select(func.count(), func.sum(t.c.hazards_found), func.sum(t.c.hazards_rectified))
                      .where(t.c.inspected_on >= period.start, t.c.inspected_on < period.end), t, scope, unit)
-    with engine.connect() as conn:
+    with connect(engine) as conn:
         n, found, fixed = conn.execute(q).one()
     found, fixed = int(found or 0), int(fixed or 0)
     return {"inspections": int(n), "hazards_found": found, "hazards_rectified": fixed,

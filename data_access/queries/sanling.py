@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 from sqlalchemy import Engine, case, func, select
 
+from data_access.db.connection import connect
 from data_access.db.schema import sanling_judgements, sanling_subjects, units
 from data_access.db.sqlfn import month_of
 from data_access.filters import Period, Scope, Unit, _apply_scope
@@ -23,7 +24,7 @@ def subjects_by_type(engine: Engine, scope: Scope, unit: Unit, period: Period) -
     """Per subject type in the latest judged month: type, type_label, kind_label, department,
     subjects, compliant, rate (0–1). Ordered by subjects, descending."""
     cols = ["type", "type_label", "kind_label", "department", "subjects", "compliant", "rate"]
-    with engine.connect() as conn:
+    with connect(engine) as conn:
         month = _latest_month(conn, scope, unit, period)
         if month is None:
             return pd.DataFrame(columns=cols)
@@ -49,7 +50,7 @@ def compliance_monthly(engine: Engine, scope: Scope, unit: Unit, period: Period)
                             func.sum(case((J.c.broke_case, 1), else_=0)))
                      .select_from(J.join(S, S.c.id == J.c.subject_id)).where(J.c.month < period.end),
                      S, scope, unit).group_by(m, S.c.kind).order_by(m)
-    with engine.connect() as conn:
+    with connect(engine) as conn:
         df = pd.DataFrame(conn.execute(q).all(), columns=["month", "kind", "subjects", "compliant", "broke_petition",
                                                           "broke_accident", "broke_case"])
     df["kind_label"] = df["kind"].map(SUBJECT_KINDS)
@@ -65,7 +66,7 @@ def broken_by_child(engine: Engine, scope: Scope, unit: Unit, period: Period) ->
     if unit.level >= 4:
         return pd.DataFrame(columns=cols)
     child = S.c[f"l{unit.level + 1}_code"]
-    with engine.connect() as conn:
+    with connect(engine) as conn:
         month = _latest_month(conn, scope, unit, period)
         names = dict(conn.execute(_apply_scope(select(units.c.code, units.c.name)
                                                .where(units.c.parent_code == unit.code), units, scope)).all())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 from sqlalchemy import Engine, select
 
+from data_access.db.connection import connect
 from data_access.db.schema import targets
 
 # key -> (value, label, source). Province/city targets from the seed reports.
@@ -27,7 +28,7 @@ def default_target_rows() -> list[dict]:
 
 def target_values(engine: Engine) -> dict[str, float]:
     """All targets as ``{key: value}`` (ratios 0–1), defaults filled in for missing keys."""
-    with engine.connect() as conn:
+    with connect(engine) as conn:
         rows = dict(conn.execute(select(targets.c.key, targets.c.value)).all())
     return {k: float(rows.get(k, v[0])) for k, v in DEFAULT_TARGETS.items()} | {
         k: float(v) for k, v in rows.items()}
@@ -35,6 +36,6 @@ def target_values(engine: Engine) -> dict[str, float]:
 
 def target_table(engine: Engine) -> pd.DataFrame:
     """Columns: key, label, value (0–1), source."""
-    with engine.connect() as conn:
+    with connect(engine) as conn:
         rows = conn.execute(select(targets.c.key, targets.c.label, targets.c.value, targets.c.source)).all()
     return pd.DataFrame(rows, columns=["key", "label", "value", "source"])

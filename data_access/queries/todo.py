@@ -7,6 +7,7 @@ from datetime import datetime
 import pandas as pd
 from sqlalchemy import Engine, func, select
 
+from data_access.db.connection import connect
 from data_access.db.schema import patrol_visits, sanling_judgements, sanling_subjects, units
 from data_access.errors import OutOfScopeError
 from data_access.filters import Period, Scope, Unit, _apply_scope
@@ -43,7 +44,7 @@ def noncompliant_subjects(engine: Engine, scope: Scope, unit: Unit, period: Peri
     mq = _apply_scope(select(func.max(j.c.month)).select_from(j.join(s, s.c.id == j.c.subject_id))
                       .where(j.c.month < period.end), s, scope, unit)
     cols = ["month", "name", "kind", "subject_type", "type_label", "department", "unit_code", "broke", "note"]
-    with engine.connect() as conn:
+    with connect(engine) as conn:
         month = conn.execute(mq).scalar()
         if month is None:
             return pd.DataFrame(columns=cols)
@@ -66,7 +67,7 @@ def uncovered_cells(engine: Engine, scope: Scope, unit: Unit, period: Period, li
                                                       patrol_visits.c.visited_on < period.end).distinct()
     q = _apply_scope(select(units.c.code, units.c.name, units.c.parent_code)
                      .where(units.c.level == 4, units.c.code.not_in(visited)), units, scope, unit)
-    with engine.connect() as conn:
+    with connect(engine) as conn:
         return pd.DataFrame(conn.execute(q.order_by(units.c.code).limit(int(limit))).all(),
                             columns=["code", "name", "parent_code"])
 

@@ -7,6 +7,7 @@ import pandas as pd
 import shapely
 from sqlalchemy import Engine, func, select
 
+from data_access.db.connection import connect
 from data_access.db.schema import units
 from data_access.errors import OutOfScopeError, UnknownUnitError
 from data_access.filters import Scope, Unit, _apply_scope, validate_code
@@ -34,7 +35,7 @@ def get_unit(engine: Engine, code: str) -> Unit:
     q = select(units.c.code, units.c.name, units.c.level, units.c.parent_code, units.c.kind, *_ANCESTORS).where(
         units.c.code == code
     )
-    with engine.connect() as conn:
+    with connect(engine) as conn:
         row = conn.execute(q).first()
     if row is None:
         raise UnknownUnitError(code)
@@ -48,7 +49,7 @@ def root_units(engine: Engine, scope: Scope) -> list[Unit]:
     q = select(units.c.code, units.c.name, units.c.level, units.c.parent_code, units.c.kind, *_ANCESTORS).where(
         units.c.level == 0
     ).order_by(units.c.code)
-    with engine.connect() as conn:
+    with connect(engine) as conn:
         return [_row_to_unit(r) for r in conn.execute(q)]
 
 
@@ -80,7 +81,7 @@ def breadcrumb(engine: Engine, scope: Scope, unit: Unit) -> list[Unit]:
     q = select(units.c.code, units.c.name, units.c.level, units.c.parent_code, units.c.kind, *_ANCESTORS).where(
         units.c.code.in_(codes)
     )
-    with engine.connect() as conn:
+    with connect(engine) as conn:
         found = {r.code: _row_to_unit(r) for r in conn.execute(q)}
     chain = [found[c] for c in codes if c in found]
     return [u for u in chain if u.within(scope)]
@@ -97,7 +98,7 @@ def unit_info(engine: Engine, scope: Scope, unit: Unit) -> dict:
         units, scope,
     )
     cq = _apply_scope(select(func.count()).select_from(units).where(units.c.parent_code == unit.code), units, scope)
-    with engine.connect() as conn:
+    with connect(engine) as conn:
         row = conn.execute(q).mappings().first()
         n_children = conn.execute(cq).scalar_one()
     return {**dict(row), "children": n_children} if row else {}
@@ -116,7 +117,7 @@ def children(engine: Engine, scope: Scope, unit: Unit) -> pd.DataFrame:
         ).where(units.c.parent_code == unit.code),
         units, scope,
     ).order_by(units.c.code)
-    with engine.connect() as conn:
+    with connect(engine) as conn:
         return pd.DataFrame(conn.execute(q).mappings().all(), columns=[c.name for c in q.selected_columns])
 
 
@@ -128,7 +129,7 @@ def units_at_level(engine: Engine, scope: Scope, unit: Unit, level: int) -> pd.D
         ),
         units, scope, unit,
     ).order_by(units.c.code)
-    with engine.connect() as conn:
+    with connect(engine) as conn:
         return pd.DataFrame(conn.execute(q).mappings().all(), columns=[c.name for c in q.selected_columns])
 
 
@@ -138,7 +139,7 @@ def unit_bounds(engine: Engine, scope: Scope, unit: Unit) -> tuple[float, float,
         select(units.c.min_lon, units.c.min_lat, units.c.max_lon, units.c.max_lat).where(units.c.code == unit.code),
         units, scope,
     )
-    with engine.connect() as conn:
+    with connect(engine) as conn:
         row = conn.execute(q).first()
     if row is None or row[0] is None:
         return None
@@ -170,7 +171,7 @@ def geometries(engine: Engine, scope: Scope, parent: Unit | None = None, level: 
         x0, y0, x1, y1 = (float(v) for v in bounds)
         q = q.where(units.c.center_lon.between(x0, x1), units.c.center_lat.between(y0, y1))
     q = _apply_scope(q, units, scope).order_by(units.c.code)
-    with engine.connect() as conn:
+    with connect(engine) as conn:
         rows = conn.execute(q).all()
     df = pd.DataFrame(rows, columns=[c.name for c in cols])
     geom = shapely.from_wkb(df.pop("geom_wkb").to_numpy()) if len(df) else []
@@ -179,6 +180,6 @@ def geometries(engine: Engine, scope: Scope, parent: Unit | None = None, level: 
 
 def level_counts(engine: Engine) -> dict[str, int]:
     """Number of units per level, keys '0'…'4' (whole database; for the integrity check)."""
-    with engine.connect() as conn:
+    with connect(engine) as conn:
         rows = conn.execute(select(units.c.level, func.count()).group_by(units.c.level)).all()
     return {str(lv): n for lv, n in sorted(rows)}

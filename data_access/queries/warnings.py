@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy import Engine, case, func, select
 
+from data_access.db.connection import connect
 from data_access.db.schema import events, petitions, sanling_judgements, sanling_subjects, units
 from data_access.filters import Period, Scope, Unit, _apply_scope
 from data_access.queries import events as ev
@@ -166,7 +167,7 @@ def unit_metrics(engine: Engine, scope: Scope, unit: Unit, period: Period, level
                                                              petitions.c.received_at < p.end_dt),
                             petitions, scope, unit).group_by(pcol)
 
-    with engine.connect() as conn:
+    with connect(engine) as conn:
         df = pd.DataFrame(conn.execute(names_q).all(), columns=["code", "name", "parent_code"])
         key_open = dict(conn.execute(key_q).all())
         open_all = dict(conn.execute(open_q).all())
