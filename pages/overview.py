@@ -7,6 +7,7 @@ import streamlit as st
 
 from common.fmt import num, pct
 from components import header
+from components.auth import recheck
 from components.context import page_context
 from components.data import target_values
 from components.gauge import gauge
@@ -42,6 +43,7 @@ targets = target_values(ctx.db)
 
 @st.fragment(run_every=min(refresh_s, rotate_s) if rotate_s else refresh_s)
 def wall() -> None:
+    recheck(ctx.engine)  # these reruns skip app.py's gate: a revoked or expired session ends here
     data, stale_at = last_good(f"overview:{ctx.unit.code}:{ctx.period.token}",
                                lambda: load_overview(ctx.scope, ctx.unit, ctx.period))
     c1, c2, c3 = st.columns([1.05, 1.9, 1.05], vertical_alignment="center")
