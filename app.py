@@ -44,7 +44,8 @@ def login() -> None:
 
 
 def forbidden() -> None:
-    st.error("无权访问此页面：当前账号的角色不能打开它。请从左侧菜单选择页面。")
+    st.error("无权访问此页面：当前账号的角色不能打开它。")
+    st.link_button("返回首页", "/")
 
 
 # Every known path is registered for every visitor, so a deep link never meets Streamlit's

@@ -102,6 +102,14 @@ def _blank() -> None:
     pass
 
 
+def _fragment_rerun() -> bool:
+    """A fragment's own rerun (the wall's refresh): its page was entered through app.py before."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    return bool(ctx and ctx.fragment_ids_this_run)
+
+
 def require_entry() -> None:
     """Pages run only through app.py (its gate and its navigation).
 
@@ -111,7 +119,7 @@ def require_entry() -> None:
     ends here: ``st.navigation`` (the public way) switches that mode off and hides the links, and
     the rerun goes through app.py, which shows the login form for the same URL.
     """
-    if getattr(_run, "inside", False):
+    if getattr(_run, "inside", False) or _fragment_rerun():
         return
     if st.session_state.pop("_entry_retry", False):  # the page file itself is the main script
         st.error("请用 python serve.py（或 streamlit run app.py）启动，并从首页进入 / start the app with app.py")

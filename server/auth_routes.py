@@ -57,8 +57,10 @@ def _safe_next(value: str | None) -> str:
     """A path on this site to go back to: ``/…`` without scheme or host, else ``/``."""
     if not value or len(value) > 2000 or not value.startswith("/") or value.startswith(("//", "/\\")):
         return "/"
+    if any(ord(c) < 33 or c in "\\\x7f" for c in value):  # browsers drop tabs and newlines: "/\t/x" is "//x"
+        return "/"
     parts = urlsplit(value)
-    if parts.scheme or parts.netloc or any(c in value for c in "\r\n\\"):
+    if parts.scheme or parts.netloc:
         return "/"
     query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != LOGIN_PARAM]
     return parts.path + (f"?{urlencode(query)}" if query else "")
