@@ -26,7 +26,7 @@ demo: $(BIN)/activate
 run: $(BIN)/activate
 	@if [ -z "$$DATABASE_URL" ] && [ ! -f $(DB_FILE) ]; then $(MAKE) --no-print-directory $(DB_FILE); fi
 	@if [ -n "$$DATABASE_URL" ]; then $(BIN)/python -m data_access init; fi
-	$(BIN)/python serve.py --server.port $(PORT)
+	$(BIN)/python serve.py --server.port $(PORT)  # the ASGI app (asgi.py) under uvicorn
 
 test: $(BIN)/activate
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)

@@ -17,20 +17,20 @@ def pages() -> list[str]:
 
 
 def _login(at, url: str, username: str) -> None:
-    from data_access.accounts import get_user, public_user, scope_for
+    """The session state the login gate sets, backed by a real session (checked on every run)."""
+    from data_access.accounts import create_session, get_user, public_user, scope_for
     from data_access.db.engine import get_engine
 
     user = public_user(get_user(get_engine(url), username))
     at.session_state["user"] = user
     at.session_state["scope"] = scope_for(get_engine(url), user["role"], user["unit_code"])
+    at.session_state["auth_token"] = create_session(get_engine(url), username, "login")
+    at.session_state["auth_kind"] = "login"
 
 
 def _run(page: str, params: dict, url: str) -> float:
     from streamlit.testing.v1 import AppTest
 
-    from serve import navigation_only
-
-    navigation_only()
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     _login(at, url, "staff" if page == "my" else "admin")
     at.switch_page(f"pages/{page}.py")

@@ -18,6 +18,7 @@ from data_access.errors import DataAccessError, OutOfScopeError
 from data_access.filters import Period, Scope, Unit, month_period, parse_period
 from data_access.queries import units
 
+from . import auth
 from .data import db_url, engine, query, run_as_of
 
 
@@ -39,8 +40,8 @@ class PageContext:
 
 
 def current_scope() -> Scope:
-    """The logged-in user's scope (set by the login gate); everything when no gate is active."""
-    return st.session_state.get("scope", Scope.all())
+    """The logged-in user's scope (set by the login gate); the page stops when nobody is logged in."""
+    return auth.scope()
 
 
 def default_period(scope: Scope, as_of: datetime) -> Period:
@@ -77,11 +78,7 @@ def resolve_period_param(scope: Scope, as_of: datetime) -> Period:
 
 
 def page_context() -> PageContext:
-    """Resolve scope, unit and period for the current page run."""
-    if not st.session_state.get("_via_app"):
-        st.error("请从首页进入 / please open the app from its start page")
-        st.link_button("进入首页", "/")
-        st.stop()
+    """Resolve scope, unit and period for the current page run (only through app.py, after login)."""
     as_of = run_as_of()
     scope = current_scope()
     unit = resolve_unit_param(scope)

@@ -9,6 +9,7 @@ import streamlit as st
 from common.fmt import num, pct
 from common.markup import h
 from components import header
+from components.auth import recheck
 from components.context import page_context
 from components.data import target_values
 from components.gauge import gauge
@@ -47,6 +48,7 @@ with database_or_wait():  # a wall started during an outage waits on 等待数�
 
 
 def wall_body() -> None:
+    recheck(ctx.engine)  # these reruns skip app.py's gate: a revoked or expired session ends here
     now = datetime.now()  # the wall's clock, read once per refresh (the fragment does not rerun page_context)
     run = replace(ctx, as_of=now.replace(second=0, microsecond=0))
     shown = stale_copies()  # every last good copy this refresh falls back on: the figures', the map's

@@ -7,7 +7,7 @@ import streamlit as st
 
 import reports
 from common.markup import md
-from components.auth import current_user
+from components.auth import require_role
 from components.context import page_context
 from components.data import query, register
 from data_access import vocab
@@ -16,8 +16,8 @@ from data_access.queries import report_data
 
 register("report_units", report_data.report_units, takes_period=False)
 
+user = require_role("leader", "staff", "admin")  # the exporter is the logged-in user, never a stand-in
 ctx = page_context()
-user = current_user() or {"username": "anonymous", "role": "leader", "display_name": None}
 role = vocab.ROLES.get(user["role"], user["role"])
 name = user.get("display_name") or role
 who = reports.Exporter(user["username"], ctx.scope, f"{name}（{role}）" if name != role else role)

@@ -28,9 +28,6 @@ sys.path.insert(0, str(ROOT))
 
 from data_access.db.engine import get_engine  # noqa: E402
 from data_access.demo import build_demo  # noqa: E402
-from serve import navigation_only  # noqa: E402
-
-navigation_only()  # AppTest runs the app through app.py's st.navigation, as the server does
 
 # Fixed so that tests are deterministic whatever day they run.
 TEST_UNTIL = date(2026, 10, 31)
@@ -152,17 +149,32 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+# How the app can be started: the ASGI app by serve.py (what `make run` does) or by uvicorn, and the
+# plain `streamlit run app.py` everyone types (no routes of ours: session-only login).
+START_MODES = ("serve", "uvicorn", "plain")
+
+
+def _start_command(mode: str, port: int) -> list[str]:
+    if mode == "serve":
+        return [sys.executable, str(ROOT / "serve.py"), "--server.port", str(port), "--server.address", "127.0.0.1",
+                "--server.headless", "true"]
+    if mode == "uvicorn":
+        return [sys.executable, "-m", "uvicorn", "asgi:app", "--host", "127.0.0.1", "--port", str(port)]
+    if mode == "plain":
+        return [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
+                "--server.address", "127.0.0.1", "--server.headless", "true"]
+    raise ValueError(f"unknown start mode {mode!r}")
+
+
 @contextlib.contextmanager
-def serve_app(db_url: str, log: Path, **env_extra: str):
-    """Run ``serve.py`` on ``db_url`` (extra environment variables allowed) with this run's clock
-    (libfaketime, when installed); yields its base URL."""
+def serve_app(db_url: str, log: Path, mode: str = "serve", **env_extra: str):
+    """Start the app on ``db_url`` the way ``mode`` names (see START_MODES; extra environment
+    variables allowed) with this run's clock (libfaketime, when installed); yields its base URL once
+    it answers its health check."""
     port = _free_port()
     env = {**faked_clock_env(required=False), "DATABASE_URL": db_url, "PYTHONPATH": str(ROOT), **env_extra}
     with open(log, "w") as fh:
-        proc = subprocess.Popen(
-            [sys.executable, str(ROOT / "serve.py"), "--server.port", str(port),
-             "--server.address", "127.0.0.1", "--server.headless", "true"],
-            cwd=ROOT, env=env, stdout=fh, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(_start_command(mode, port), cwd=ROOT, env=env, stdout=fh, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     import urllib.request
 
@@ -175,7 +187,7 @@ def serve_app(db_url: str, log: Path, **env_extra: str):
             except OSError:
                 time.sleep(0.5)
         else:
-            raise RuntimeError(f"streamlit did not start; log: {log.read_text()[-2000:]}")
+            raise RuntimeError(f"the app did not start ({mode}); log: {log.read_text()[-2000:]}")
         yield base
     finally:
         proc.terminate()
@@ -187,17 +199,19 @@ def serve_app(db_url: str, log: Path, **env_extra: str):
 
 @pytest.fixture(scope="session")
 def app_server(district_url, tmp_path_factory):
-    """A running ``streamlit run app.py`` on the district demo; yields its base URL."""
+    """The app started as ``make run`` does (``serve.py``: the ASGI app) on the district demo; yields its
+    base URL."""
     with serve_app(district_url, tmp_path_factory.mktemp("server") / "streamlit.log") as base:
         yield base
 
 
 def login_state(url: str, username: str) -> dict:
-    """The session state the login gate sets for ``username`` (for AppTest)."""
-    from data_access.accounts import get_user, public_user, scope_for
+    """The session state the login gate sets for ``username``, backed by a real session (for AppTest)."""
+    from data_access.accounts import create_session, get_user, public_user, scope_for
 
     user = public_user(get_user(get_engine(url), username))
-    return {"user": user, "scope": scope_for(get_engine(url), user["role"], user["unit_code"])}
+    return {"user": user, "scope": scope_for(get_engine(url), user["role"], user["unit_code"]),
+            "auth_token": create_session(get_engine(url), username, "login"), "auth_kind": "login"}
 
 
 def session_cookie(url: str, base: str, username: str) -> dict:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import secrets
+import threading
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
@@ -16,18 +19,25 @@ from data_access.filters import Scope
 from data_access.vocab import ROLES
 
 _hasher = PasswordHasher()
+# argon2id takes 64 MiB and one core per check: at most this many run at once per process, so a
+# burst of logins queues instead of taking gigabytes (64 parallel checks used 4.2 GB).
+HASH_CONCURRENCY = max(1, int(os.environ.get("HASH_CONCURRENCY", "2")))
+_hash_slots = threading.BoundedSemaphore(HASH_CONCURRENCY)
 
 
 def hash_password(password: str) -> str:
     """An argon2id hash of ``password`` (the password itself is never stored)."""
-    return _hasher.hash(password)
+    with _hash_slots:
+        return _hasher.hash(password)
 
 
 def verify_password(password_hash: str, password: str) -> bool:
-    try:
-        return _hasher.verify(password_hash, password)
-    except (VerificationError, InvalidHashError):
-        return False
+    """True when ``password`` matches; at most ``HASH_CONCURRENCY`` checks run at once."""
+    with _hash_slots:
+        try:
+            return _hasher.verify(password_hash, password)
+        except (VerificationError, InvalidHashError):
+            return False
 
 
 def user_row(username: str, password: str, role: str, unit_code: str | None = None,
@@ -60,12 +70,16 @@ def get_user(engine: Engine, username: str) -> dict | None:
     return dict(row) if row else None
 
 
-# --- authentication, lockout, sessions --------------------------------------------------------
+# --- authentication, throttling, sessions ------------------------------------------------------
 
-MAX_FAILURES = 5
-LOCK_MINUTES = 15
 SESSION_HOURS = 8
+SESSION_COOKIE = "sanling_session"  # set by the login route (HttpOnly); read by the gate
 DISPLAY_TOKEN_DAYS = 365
+USERNAME_CHARS = 60
+FAILED = "用户名或密码错误"  # the one message for a wrong name, a wrong password and a disabled account
+THROTTLED = "登录尝试过于频繁，请 {s} 秒后再试"
+
+_dummy_hash: str | None = None
 
 
 def _hash_token(token: str) -> str:
@@ -78,39 +92,69 @@ def public_user(row: dict) -> dict:
             "display_name": row.get("display_name") or row["username"]}
 
 
-def authenticate(engine: Engine, username: str, password: str, now: datetime | None = None
-                 ) -> tuple[dict | None, str]:
-    """Check a login. Returns (user, "") or (None, a Chinese message). Audits both outcomes;
-    locks the account for LOCK_MINUTES after MAX_FAILURES failures in a row."""
+@dataclass(frozen=True)
+class LoginResult:
+    """The outcome of :func:`authenticate`: ``user`` on success, else ``message`` (Chinese, for
+    the user) and ``retry_after`` (seconds, when the attempt was throttled and not checked)."""
+
+    user: dict | None
+    message: str = ""
+    retry_after: float = 0.0
+
+
+def _dummy() -> str:
+    """A hash to check unknown names against, so they take as long as known ones."""
+    global _dummy_hash
+    if _dummy_hash is None:
+        _dummy_hash = hash_password(secrets.token_urlsafe(16))
+    return _dummy_hash
+
+
+def _count_failure(engine: Engine, username: str) -> int | None:
+    """``failed_logins + 1`` in one statement (no read-modify-write); the new count."""
+    with begin(engine) as conn:
+        return conn.execute(update(users).where(users.c.username == username)
+                            .values(failed_logins=users.c.failed_logins + 1)
+                            .returning(users.c.failed_logins)).scalar()
+
+
+def authenticate(engine: Engine, username: str, password: str, client: str | None = None,
+                 now: datetime | None = None) -> LoginResult:
+    """Check a login from ``client`` (an IP address; None = local). Audits every outcome.
+
+    Throttled attempts (see :mod:`data_access.accounts.throttle`) are refused before the
+    password is looked at; every other failure — unknown name, wrong password, disabled
+    account — gives the same message after the same work (an unknown name is checked against
+    a dummy hash). Nothing locks an account: the owner logs in from a client they used before
+    even while someone else is guessing, and from any client once the delay has passed."""
+    from data_access.accounts import throttle
     from data_access.accounts.audit import record
 
     now = now or datetime.now()
-    row = get_user(engine, username) if username else None
-    generic = "用户名或密码错误"
-    if row is None:
-        record(engine, username[:60] if username else None, "login_fail", {"reason": "unknown user"})
-        return None, generic
-    if row["disabled"]:
-        record(engine, username, "login_fail", {"reason": "disabled"})
-        return None, "账号已停用，请联系管理员"
-    if row["locked_until"] and row["locked_until"] > now:
-        record(engine, username, "login_fail", {"reason": "locked"})
-        return None, f"登录失败次数过多，账号已锁定至 {row['locked_until']:%H:%M}"
-    if not verify_password(row["password_hash"], password):
-        failures = int(row["failed_logins"] or 0) + 1
-        values = {"failed_logins": failures}
-        if failures >= MAX_FAILURES:
-            values = {"failed_logins": 0, "locked_until": now + timedelta(minutes=LOCK_MINUTES)}
-        with begin(engine) as conn:
-            conn.execute(update(users).where(users.c.username == username).values(**values))
-        record(engine, username, "login_fail", {"reason": "bad password", "failures": failures})
-        if failures >= MAX_FAILURES:
-            return None, f"登录失败次数过多，账号已锁定 {LOCK_MINUTES} 分钟"
-        return None, generic
+    name = (username or "").strip()[:USERNAME_CHARS]
+    client = (client or "local")[:45]
+    wait = throttle.take(engine, throttle.CLIENT, client, now)
+    if not wait and not throttle.trusted(engine, name, client, now):
+        wait = throttle.take(engine, throttle.ACCOUNT, name, now)
+    if wait:
+        record(engine, name or None, "login_fail", {"reason": "throttled", "client": client, "wait_s": wait})
+        return LoginResult(None, THROTTLED.format(s=int(wait)), wait)
+    row = get_user(engine, name) if name else None
+    ok = verify_password(row["password_hash"] if row else _dummy(), password or "")
+    if row is None or not ok or row["disabled"]:
+        reason = "unknown user" if row is None else "disabled" if row["disabled"] and ok else "bad password"
+        detail = {"reason": reason, "client": client}
+        if row is not None:
+            detail["failures"] = _count_failure(engine, name)
+        record(engine, name or None, "login_fail", detail)
+        return LoginResult(None, FAILED)
     with begin(engine) as conn:
-        conn.execute(update(users).where(users.c.username == username).values(failed_logins=0, locked_until=None))
-    record(engine, username, "login_ok", {})
-    return public_user(row), ""
+        conn.execute(update(users).where(users.c.username == name).values(failed_logins=0, locked_until=None))
+    throttle.refund(engine, throttle.CLIENT, client)
+    throttle.clear(engine, throttle.ACCOUNT, name)
+    throttle.trust(engine, name, client, now)
+    record(engine, name, "login_ok", {"client": client})
+    return LoginResult(public_user(row))
 
 
 def create_session(engine: Engine, username: str, kind: str = "login", hours: float | None = None,

@@ -325,6 +325,19 @@ auth_sessions = Table(
     Index("ix_auth_sessions_user", "username"),
 )
 
+# Login throttling (data_access.accounts.throttle): one row per throttle key — "client:<ip>",
+# "account:<username>" (any submitted name, existing or not) and "trust:<username>|<ip>" (a client
+# that logged in as that user). Kept in the database so the limits hold across app replicas.
+login_throttle = Table(
+    "login_throttle",
+    metadata,
+    Column("key", String(120), primary_key=True),
+    Column("attempts", Integer, nullable=False, default=0),  # attempts counted since the window restarted
+    Column("updated_at", DateTime, nullable=False),  # last counted attempt (trust: last good login)
+    Column("next_at", DateTime),  # no attempt is let through before this
+    Index("ix_login_throttle_updated", "updated_at"),
+)
+
 audit_log = Table(
     "audit_log",
     metadata,

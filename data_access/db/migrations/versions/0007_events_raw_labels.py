@@ -1,12 +1,12 @@
 """events keep labels the vocabulary did not know (category_raw, source_raw, whistle_raw, status_raw)
 
-Revision ID: 0007_events
+Revision ID: 0007
 Revises: 0006
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007_events"
+revision = "0007"
 down_revision = "0006"
 branch_labels = None
 depends_on = None
