@@ -130,7 +130,7 @@ def _cached(name: str, url: str, scope: tuple[str | None, int], unit: str | None
     eng = engine(url)
     sc = Scope(*scope)
     u = units.resolve_unit(eng, sc, unit)
-    args = (eng, sc, u, parse_period(period)) if takes_period else (eng, sc, u)
+    args = (eng, sc, u, parse_period(period, bounded=False)) if takes_period else (eng, sc, u)
     return fn(*args, **dict(kwargs))
 
 

@@ -179,11 +179,13 @@ _RANGE = re.compile(r"^(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})$")
 MIN_YEAR, MAX_YEAR = 2000, 2100
 
 
-def parse_period(token: str) -> Period:
+def parse_period(token: str, *, bounded: bool = True) -> Period:
     """Parse ``2026-10``, ``2026-Q3``, ``2026`` or ``2026-10-01..2026-10-31`` (inclusive), years
     :data:`MIN_YEAR`–:data:`MAX_YEAR`.
 
-    Raises :class:`InvalidParameterError` with a Chinese/English message otherwise.
+    ``bounded=False`` is for a token the code derived itself from a valid period (the previous or
+    year-ago period of January 2000 lies in 1999): any valid date then. Raises
+    :class:`InvalidParameterError` with a Chinese/English message otherwise.
     """
     token = (token or "").strip()
     period = None
@@ -195,7 +197,7 @@ def parse_period(token: str) -> Period:
             years = (int(m[1]),)
         else:
             years = ()
-        if years and not all(MIN_YEAR <= y <= MAX_YEAR for y in years):
+        if bounded and years and not all(MIN_YEAR <= y <= MAX_YEAR for y in years):
             raise InvalidParameterError(f"时间段须在 {MIN_YEAR}–{MAX_YEAR} 年之间 / period must lie within "
                                         f"{MIN_YEAR}–{MAX_YEAR}: {token[:40]!r}")
         if m := _MONTH.match(token):

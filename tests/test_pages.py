@@ -31,10 +31,23 @@ def _html(at: AppTest) -> str:
     return "\n".join(str(h.proto.body) for h in at.get("html"))
 
 
+TITLES = {"overview": "一屏统揽", "map": "图层", "my": "我的指标", "events": "事件办结", "sanling": "三零创建",
+          "patrol": "巡逻防控", "mediation": "矛盾调解", "ranking": "考评排名", "report": "导出报告",
+          "data": "数据管理"}
+
+
+def shown_text(at: AppTest) -> str:
+    """Titles, headers, Markdown and HTML bodies of a run: enough to tell which page it drew."""
+    parts = [e.value for kind in ("title", "header", "subheader", "markdown") for e in at.get(kind)]
+    return "\n".join(map(str, parts)) + "\n" + _html(at)
+
+
 @pytest.mark.parametrize("page", PAGES)
 def test_page_runs(app, page):
+    """Every page runs without an exception — and it is that page that ran, not the home page."""
     at = app(page, user={"my": "staff", "data": "admin"}.get(page, "leader"))
     assert not at.exception, at.exception
+    assert TITLES[page] in shown_text(at), f"{page}: another page was drawn"
 
 
 def test_overview_tiles_show_numbers(app):
