@@ -338,10 +338,10 @@ def test_peer_benchmark_returns_aggregates_only(world):
     foreign unit (whose rank and rate it would otherwise give away)."""
     from data_access.queries.todo import peer_benchmark
 
-    got = peer_benchmark(world.full, world.scope, world.focus["own"], PERIODS[0])
+    got = peer_benchmark(world.full, world.scope, world.focus["own"], PERIODS[0], as_of=AS_OF)
     assert set(got) == {"peers", "rank", "peer_avg_closure_rate", "peer_avg_overdue_share", "own_closure_rate"}
     assert all(v is None or isinstance(v, (int, float)) for v in got.values())
     assert got["peers"] >= 2
     for label in ("foreign", "foreign_compound", "district"):
         with pytest.raises(OutOfScopeError):
-            peer_benchmark(world.full, world.scope, world.focus[label], PERIODS[0])
+            peer_benchmark(world.full, world.scope, world.focus[label], PERIODS[0], as_of=AS_OF)
