@@ -73,11 +73,11 @@ def test_admin_previews_boundaries_and_imports_events(browser, sqlite_tiny, tmp_
             page.locator('input[type="file"][accept*=".csv"]').set_input_files(csv)
             wait_rendered(page, text="检测到编码")
             page.get_by_role("button", name="开始导入").click()
-            wait_rendered(page, text="下载拒绝/警告明细")
+            wait_rendered(page, text="下载拒绝明细")
             body = page.locator("body").inner_text()
             assert f"读取 {n} 行：导入 {n - 1} 行，拒绝 1 行" in body
             assert f"已读取 {n} 行" in body
-            assert page.get_by_text("下载拒绝/警告明细").count() == 1
+            assert page.get_by_text("下载拒绝明细").count() == 1
             page.screenshot(path=str(ARTIFACTS / "data_events_import_1920.png"))
             assert outside == [], f"requests left localhost: {outside[:5]}"
         finally:
