@@ -12,6 +12,7 @@ import os
 import sys
 from datetime import date, datetime
 
+from data_access.cli_errors import run
 from data_access.db.connection import begin, connect
 from data_access.db.engine import default_url
 
@@ -115,6 +116,9 @@ def cmd_users(args) -> int:
     if args.action == "add":
         if args.role == "staff" and not args.unit:
             print("错误 / error: a staff account needs --unit CODE", file=sys.stderr)
+            return 2
+        if accounts.get_user(eng, args.username) is not None:
+            print(f"错误 / error: 用户已存在 / user {args.username!r} already exists", file=sys.stderr)
             return 2
         if args.unit:
             accounts.scope_for(eng, args.role, args.unit)  # validates the unit code
@@ -266,12 +270,4 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if getattr(args, "db", None) is None:
         args.db = default_url()
-    try:
-        return args.func(args)
-    except Exception as exc:  # a clear one-line error, not a traceback, for operators
-        from data_access.errors import DataAccessError
-
-        if isinstance(exc, DataAccessError):
-            print(f"错误 / error: {exc}", file=sys.stderr)
-            return 2
-        raise
+    return run(lambda: args.func(args))
