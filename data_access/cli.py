@@ -12,6 +12,7 @@ import os
 import sys
 from datetime import date, datetime
 
+from common import settings
 from data_access.cli_errors import run
 from data_access.db.connection import begin, connect
 from data_access.db.engine import default_url
@@ -161,9 +162,9 @@ def cmd_import(args) -> int:
     from data_access.importers.common import ImportFileError
 
     eng = get_engine(args.db)
-    nice = os.environ.get("IMPORT_NICE", "")
-    if nice.isdigit() and hasattr(os, "nice"):  # the page's background import yields to the server
-        os.nice(int(nice))
+    nice = settings.get("IMPORT_NICE")
+    if nice and hasattr(os, "nice"):  # the page's background import yields to the server
+        os.nice(nice)
     try:
         if args.command == "import-grids":
             out = import_grids(eng, args.file, crs=args.crs, rejects=args.rejects, actor=args.actor,

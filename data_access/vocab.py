@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from common import settings
 from data_access.errors import DataAccessError
 
 LEVEL_LABELS: dict[int, str] = {0: "区", 1: "街道", 2: "社区/村", 3: "小区", 4: "楼栋"}
@@ -194,8 +195,8 @@ def _load(path: str, stamp: tuple) -> Vocabulary:
 
 
 def vocabulary_path() -> Path:
-    """``VOCABULARY_FILE`` from the environment, else ``config/vocabulary.toml``."""
-    return Path(os.environ.get("VOCABULARY_FILE") or VOCABULARY_PATH)
+    """The ``VOCABULARY_FILE`` setting, else ``config/vocabulary.toml``."""
+    return Path(settings.get("VOCABULARY_FILE") or VOCABULARY_PATH)
 
 
 def load_vocabulary(path: str | Path | None = None) -> Vocabulary:
