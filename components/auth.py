@@ -52,18 +52,9 @@ def use_server_login(on: bool = True) -> None:
     _server_login = on
 
 
-def server_login() -> bool:
-    return _server_login
-
-
 def current_user() -> dict | None:
     """The logged-in user dict, or None."""
     return st.session_state.get("user")
-
-
-def current_role() -> str | None:
-    user = current_user()
-    return user["role"] if user else None
 
 
 def require_role(*roles: str) -> dict:

@@ -83,8 +83,6 @@ SUBJECT_TYPES: dict[str, tuple[str, str]] = {
     "factory": ("工业企业", "工信局"),
 }
 
-ZEROS: dict[str, str] = {"petition": "零上访", "accident": "零事故", "case": "零案件"}
-
 TEAM_KINDS: dict[str, str] = {"fulltime": "专职巡防队", "volunteer": "志愿巡逻队", "police": "驻村民警"}
 
 DISPUTE_TYPES: dict[str, str] = {
@@ -102,8 +100,6 @@ MEDIATION_STATUSES: dict[str, str] = {
     "settled": "调解成功",
     "failed": "调解未成",
 }
-
-PETITION_CHANNELS: dict[str, str] = {"visit": "来访", "online": "网上信访", "letter": "来信"}
 
 CASE_TYPES: dict[str, str] = {
     "theft": "盗窃",

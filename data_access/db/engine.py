@@ -188,10 +188,6 @@ def get_engine(url: str | None = None) -> Engine:
     return engine
 
 
-def is_sqlite(engine: Engine) -> bool:
-    return engine.dialect.name == "sqlite"
-
-
 def lift_timeouts(conn: Connection) -> None:
     """No statement timeout for the rest of ``conn``'s transaction (PostgreSQL; nothing on SQLite).
 
