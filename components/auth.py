@@ -33,6 +33,7 @@ from urllib.parse import urlencode, urlsplit
 
 import streamlit as st
 
+from common.markup import md
 from data_access import accounts
 from data_access.accounts.audit import record
 from data_access.filters import Scope
@@ -280,7 +281,7 @@ def account_box(engine) -> None:
 
     sc = st.session_state["scope"]
     where = "全区" if sc.is_all else _unit_name(engine, sc.unit_code)
-    st.caption(f"{user['display_name']}（{ROLES.get(user['role'], user['role'])}）· 范围：{where}")
+    st.caption(f"{md(user['display_name'])}（{ROLES.get(user['role'], user['role'])}）· 范围：{md(where)}")
     if _server_login and st.session_state.get("auth_kind") == "login":
         # the cookie is HttpOnly: only a server response can delete it
         st.html(_FORM_CSS + '<form class="login-form logout" method="post" action="/auth/logout">'
