@@ -51,16 +51,16 @@ GPKG_APP_IDS = {b"GPKG", b"GP10", b"GP11"}
 
 @dataclass(frozen=True)
 class Limits:
-    """Caps for one boundary file, read from the environment (defaults in brackets).
+    """Caps for one boundary file, from the settings (:mod:`common.settings`; defaults in brackets).
 
     ``GRID_IMPORT_MAX_MB`` (50): file size in MB, for a zip its unpacked size;
     ``GRID_IMPORT_MAX_FEATURES`` (50000): features in the file (a city has ≈ 22,000 units);
     ``GRID_PREVIEW_FEATURES`` (300): features drawn in the admin preview.
     """
 
-    max_mb: float = 50.0
-    max_features: int = 50_000
-    preview_features: int = 300
+    max_mb: float = settings.setting("GRID_IMPORT_MAX_MB").default
+    max_features: int = settings.setting("GRID_IMPORT_MAX_FEATURES").default
+    preview_features: int = settings.setting("GRID_PREVIEW_FEATURES").default
 
     @classmethod
     def from_env(cls) -> Limits:
