@@ -14,12 +14,12 @@ UNREACHABLE = "postgresql://postgres@127.0.0.1:8628/away"
 
 
 @pytest.fixture
-def down_app(district_url, monkeypatch):
+def down_app(sqlite_tiny, monkeypatch):
     monkeypatch.chdir(ROOT)
     monkeypatch.setenv("DB_CONNECT_TIMEOUT_S", "2")
 
     def make(page: str, user: str) -> AppTest:
-        state = login_state(district_url, user)  # logged in while the database was up
+        state = login_state(sqlite_tiny, user)  # logged in while the database was up
         monkeypatch.setenv("DATABASE_URL", UNREACHABLE)
         at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
         for k, v in state.items():
