@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8501
 DB_FILE := data/demo.db
+VULTURE_ARGS := --exclude ".venv,*/migrations/versions/*,data/*" --min-confidence 60
 
 .PHONY: run test setup demo lint clean bench
 export REQUIRE_POSTGRES REQUIRE_BROWSER
@@ -33,6 +34,7 @@ test: $(BIN)/activate
 
 lint: $(BIN)/activate
 	$(BIN)/ruff check .
+	$(BIN)/vulture . $(VULTURE_ARGS)  # dead code; implicit uses in vulture_whitelist.py
 
 bench: $(BIN)/activate
 	$(BIN)/python -m benchmarks --scale $${SCALE:-district}

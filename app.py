@@ -70,5 +70,5 @@ page = st.navigation([default, *pages], position="hidden" if kiosk or user is No
 if user is not None and not kiosk:
     with st.sidebar:
         auth.account_box(eng)
-with auth.entered():
+with auth.entered(), live.database_or_wait():  # any page, not only the wall: an outage waits on 等待数据连接
     page.run()

@@ -20,7 +20,7 @@ from .common import BENCH_AS_OF, PERIOD, median_ms
 def _capture(engine):
     stmts: list[tuple[str, object]] = []
 
-    def before(conn, cursor, statement, parameters, context, executemany):
+    def before(_conn, _cursor, statement, parameters, _context, _executemany):
         if not statement.lstrip().upper().startswith(("PRAGMA", "ANALYZE")):
             stmts.append((statement, parameters))
 

@@ -25,28 +25,35 @@ class SettingError(ValueError):
 
 def seconds(raw: str) -> float:
     """A number of seconds ≥ 0."""
-    value = float(raw)
+    value = _number(raw, float, "must be a number of seconds >= 0")
     if not math.isfinite(value) or value < 0:
         raise ValueError("must be a number of seconds >= 0")
     return value
 
 
+def _number(raw: str, kind: type, rule: str):
+    try:
+        return kind(raw)
+    except ValueError:
+        raise ValueError(rule) from None
+
+
 def positive_int(raw: str) -> int:
-    value = int(raw)
+    value = _number(raw, int, "must be a whole number >= 1")
     if value < 1:
         raise ValueError("must be a whole number >= 1")
     return value
 
 
 def non_negative_int(raw: str) -> int:
-    value = int(raw)
+    value = _number(raw, int, "must be a whole number >= 0")
     if value < 0:
         raise ValueError("must be a whole number >= 0")
     return value
 
 
 def positive_float(raw: str) -> float:
-    value = float(raw)
+    value = _number(raw, float, "must be a number > 0")
     if not math.isfinite(value) or value <= 0:
         raise ValueError("must be a number > 0")
     return value
@@ -70,8 +77,9 @@ class Setting:
 
 SETTINGS: tuple[Setting, ...] = (
     # database
-    Setting("DATABASE_URL", None, "SQLAlchemy URL of the database; unset: the embedded SQLite demo file "
-            "data/demo.db (a bare file path means SQLite)", text, "database"),
+    Setting("DATABASE_URL", None, "SQLAlchemy URL of the database (a bare file path means SQLite); unset: "
+            "DATABASE_URL in .streamlit/secrets.toml, else the embedded SQLite demo file data/demo.db — the same "
+            "for the app and the command-line tools", text, "database"),
     Setting("DB_POOL_SIZE", 5, "pooled connections per process (PostgreSQL)", positive_int, "database"),
     Setting("DB_MAX_OVERFLOW", 10, "extra connections beyond the pool (PostgreSQL)", non_negative_int, "database"),
     Setting("DB_CONNECT_TIMEOUT_S", 5.0, "connect and start-up handshake; also the pool's pre-ping deadline "
@@ -81,6 +89,9 @@ SETTINGS: tuple[Setting, ...] = (
             "lift it)", seconds, "database"),
     Setting("DB_POOL_TIMEOUT_S", 10.0, "wait for a free pooled connection", seconds, "database"),
     Setting("DB_BUSY_TIMEOUT_S", 15.0, "wait for another writer's lock (SQLite)", seconds, "database"),
+    Setting("DB_SLOW_QUERY_MS", 500, "statements slower than this are logged (warning, logger "
+            "data_access.db.slow) with their duration and first line, never their parameters; 0 = off",
+            non_negative_int, "database"),
     Setting("DB_RETRY_S", 10.0, "how often the 等待数据连接 screen tries the database again", seconds, "database"),
     # app and wall
     Setting("CACHE_TTL_S", 60, "query cache at the component edge (seconds)", non_negative_int),
@@ -88,6 +99,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("WALL_TITLE", "{unit}“三零”创建一屏统揽", "the wall's title; {unit} is the focus unit's name"),
     Setting("HASH_CONCURRENCY", 2, "password checks running at once per process (argon2, 64 MiB each)",
             positive_int),
+    Setting("FORWARDED_ALLOW_IPS", "127.0.0.1,::1", "proxies whose X-Forwarded-Proto/-For are believed (read "
+            "by uvicorn itself)", text, "server"),
     # map
     Setting("BASEMAP_TILE_URL", None, "an intranet XYZ tile template, e.g. http://gis.intranet/tiles/{z}/{x}/{y}.png "
             "({-y} for TMS); unset: no basemap, nothing fetched", text, "map"),

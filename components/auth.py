@@ -33,6 +33,7 @@ from urllib.parse import urlencode, urlsplit
 
 import streamlit as st
 
+from common.markup import md
 from data_access import accounts
 from data_access.accounts.audit import record
 from data_access.filters import Scope
@@ -52,18 +53,9 @@ def use_server_login(on: bool = True) -> None:
     _server_login = on
 
 
-def server_login() -> bool:
-    return _server_login
-
-
 def current_user() -> dict | None:
     """The logged-in user dict, or None."""
     return st.session_state.get("user")
-
-
-def current_role() -> str | None:
-    user = current_user()
-    return user["role"] if user else None
 
 
 def require_role(*roles: str) -> dict:
@@ -289,7 +281,7 @@ def account_box(engine) -> None:
 
     sc = st.session_state["scope"]
     where = "全区" if sc.is_all else _unit_name(engine, sc.unit_code)
-    st.caption(f"{user['display_name']}（{ROLES.get(user['role'], user['role'])}）· 范围：{where}")
+    st.caption(f"{md(user['display_name'])}（{ROLES.get(user['role'], user['role'])}）· 范围：{md(where)}")
     if _server_login and st.session_state.get("auth_kind") == "login":
         # the cookie is HttpOnly: only a server response can delete it
         st.html(_FORM_CSS + '<form class="login-form logout" method="post" action="/auth/logout">'

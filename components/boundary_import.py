@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import io
 import json
-import re
 
 import pandas as pd
 import streamlit as st
 
+from common.markup import md
 from data_access.accounts.audit import record
 from data_access.filters import Scope
 from data_access.importers.common import ImportFileError
@@ -25,17 +25,12 @@ CRS_CHOICES = ["文件自带", "wgs84", "cgcs2000", "gcj02"]
 POLL_S = 1.0
 
 
-def _md(text) -> str:
-    """Text from a file (its name, columns, layer, a reader's message) shown literally in Markdown."""
-    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~$:])", r"\\\1", str(text))
-
-
 def boundary_section(user: dict, scope: Scope) -> None:
     """The whole boundary import flow for the admin ``user``."""
     try:
         limits = Limits.from_env()
     except ImportFileError as exc:
-        st.error(f"导入设置有误：{exc}")
+        st.error(f"导入设置有误：{md(exc)}")
         return
     st.caption(f"支持 GeoJSON、zip 压缩的 Shapefile、GeoPackage、KML；单个文件不超过 {limits.max_mb:g} MB、"
                f"{limits.max_features:,} 个要素，预览显示前 {limits.preview_features:,} 个。")
@@ -48,8 +43,8 @@ def boundary_section(user: dict, scope: Scope) -> None:
     preview = _preview(stored, crs, user, limits)
     if preview is None:
         return
-    st.caption(f"{preview.features:,} 个要素 · 列：{_md(', '.join(preview.columns))}"
-               + (f" · 共 {len(preview.layers)} 个图层，只导入第一个「{_md(preview.layers[0])}」"
+    st.caption(f"{preview.features:,} 个要素 · 列：{md(', '.join(preview.columns))}"
+               + (f" · 共 {len(preview.layers)} 个图层，只导入第一个「{md(preview.layers[0])}」"
                   if len(preview.layers) > 1 else ""))
     st.dataframe(preview.table, hide_index=True)
     boundary_overlay(preview.sample, scope, total=preview.features)
@@ -82,7 +77,7 @@ def _preview(stored, crs: str, user: dict, limits: Limits) -> GridPreview | None
             cached = (key, str(exc))
         st.session_state["grid_preview"] = cached
     if isinstance(cached[1], str):
-        st.error(f"无法预览该文件：{_md(cached[1])}")
+        st.error(f"无法预览该文件：{md(cached[1])}")
         return None
     return cached[1]
 
@@ -104,11 +99,11 @@ def _job_panel() -> None:
         return
     name, status, rejects = result
     if status.state == "failed":
-        st.error(f"导入失败（{_md(name)}）：{_md(status.error)}")
+        st.error(f"导入失败（{md(name)}）：{md(status.error)}")
         return
     out = status.result
     moved = f"，{out['moved']} 个单位的上级已变更（下级与业务数据已随之迁移）" if out.get("moved") else ""
-    st.success(f"{_md(name)}：读取 {out['read']} 行：导入 {out['imported']} 行，拒绝 {out['rejected']} 行，"
+    st.success(f"{md(name)}：读取 {out['read']} 行：导入 {out['imported']} 行，拒绝 {out['rejected']} 行，"
                f"警告 {out['warnings']} 条{moved}")
     st.code(json.dumps({k: v for k, v in out.items() if k != "rejects_file"}, ensure_ascii=False))
     if rejects:
@@ -123,7 +118,7 @@ def _progress(job: ImportJob) -> None:
     if status.state != "running":
         st.rerun()  # the whole page: result, refreshed caches
     frac = status.done / status.total if status.total else 0.0
-    text = f"正在导入 {_md(job.name)}：{status.stage}"
+    text = f"正在导入 {md(job.name)}：{status.stage}"
     if status.total:
         text += f" {status.done:,} / {status.total:,}"
     st.progress(min(frac, 1.0), text=text)

@@ -15,12 +15,12 @@ overdue counts move at most a minute late, which nobody can see (deadlines fall 
 from __future__ import annotations
 
 import inspect
-import os
 from datetime import datetime
 from typing import Any
 
 import streamlit as st
 
+from common import settings
 from data_access import default_url, get_engine
 from data_access.filters import Scope, parse_period
 from data_access.queries import (
@@ -38,9 +38,9 @@ from data_access.queries import (
     warnings,
 )
 
-CACHE_TTL_S = int(os.environ.get("CACHE_TTL_S", "60"))
+CACHE_TTL_S = settings.get("CACHE_TTL_S")
 # The wall refreshes in place; its figures may be at most this old.
-LIVE_TTL_S = int(os.environ.get("LIVE_TTL_S", "10"))
+LIVE_TTL_S = settings.get("LIVE_TTL_S")
 
 # name -> (function, takes_period). Only these may be called through the cache edge.
 QUERIES: dict[str, tuple[Any, bool]] = {
@@ -105,13 +105,8 @@ def register(name: str, fn, takes_period: bool = True) -> None:
 
 
 def db_url() -> str:
-    """``DATABASE_URL`` from the environment or ``.streamlit/secrets.toml``, else the demo file."""
-    if os.environ.get("DATABASE_URL"):
-        return os.environ["DATABASE_URL"]
-    try:
-        return st.secrets.get("DATABASE_URL") or default_url()
-    except Exception:  # no secrets file
-        return default_url()
+    """The database URL, resolved as the command-line tools do (:func:`data_access.default_url`)."""
+    return default_url()
 
 
 @st.cache_resource(show_spinner=False)

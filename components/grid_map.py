@@ -16,12 +16,12 @@ from __future__ import annotations
 import html
 import json
 import math
-import os
 
 import pydeck as pdk
 import streamlit as st
 from pydeck.types import String
 
+from common import settings
 from common.colors import WARNING_COLORS
 from data_access.filters import Scope
 
@@ -74,19 +74,19 @@ def fit_view(bounds: list[float], width: int, height: int) -> pdk.ViewState:
 
 def _gcj02_tiles() -> bool:
     """True when the configured basemap's tiles are GCJ-02 (our data is then shifted onto them)."""
-    return os.environ.get("BASEMAP_CRS", "wgs84").lower() == "gcj02"
+    return settings.get("BASEMAP_CRS").lower() == "gcj02"
 
 
 def _basemap(view: pdk.ViewState, bounds: list[float]) -> list:
     """One BitmapLayer per intranet tile covering the fitted view (none unless BASEMAP_TILE_URL is set)."""
-    url = os.environ.get("BASEMAP_TILE_URL")
+    url = settings.get("BASEMAP_TILE_URL")
     if not url:
         return []
     from geo.tiles import covering_tiles
 
-    max_zoom = int(os.environ.get("BASEMAP_MAX_ZOOM", "18"))
+    max_zoom = settings.get("BASEMAP_MAX_ZOOM")
     return [pdk.Layer("BitmapLayer", data=None, id=f"basemap-{t.z}-{t.x}-{t.y}", image=String(t.url),
-                      bounds=list(t.bounds), opacity=float(os.environ.get("BASEMAP_OPACITY", "0.8")))
+                      bounds=list(t.bounds), opacity=settings.get("BASEMAP_OPACITY"))
             for t in covering_tiles(tuple(bounds), view.zoom, url, max_zoom=max_zoom)]
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import json
 
 import geopandas as gpd
@@ -18,12 +17,12 @@ from .data import db_url, engine
 from .grid_map import fit_view
 
 NEW_RGB, OLD_RGB = [0, 229, 255], [255, 179, 0]
+# Names and codes come from an uploaded file: a text tooltip (set as innerText by the browser), never HTML.
+TOOLTIP = {"text": "{name}\n{code}", "style": {"fontSize": "13px", "whiteSpace": "pre-line"}}
 
 
 def _features(gdf: gpd.GeoDataFrame) -> dict:
     gdf = gdf[["code", "name", "geometry"]].copy()
-    for col in ("code", "name"):  # the tooltip is HTML and these come from an uploaded file
-        gdf[col] = [html.escape(str(v)) for v in gdf[col]]
     gdf["geometry"] = [_display(g) for g in gdf.geometry]
     return json.loads(gdf.to_json(drop_id=True))
 
@@ -59,7 +58,7 @@ def boundary_overlay(new: gpd.GeoDataFrame, scope: Scope, total: int | None = No
                   get_line_color=OLD_RGB + [230], line_width_min_pixels=1.2, pickable=True),
     ]
     deck = pdk.Deck(layers=layers, initial_view_state=fit_view(list(bounds), 1000, height), map_provider=None,
-                    tooltip={"html": "<b>{name}</b><br/>{code}", "style": {"fontSize": "13px"}})
+                    tooltip=TOOLTIP)
     st.pydeck_chart(deck, height=height, key="import_preview_map")
     shown = f"{len(new)}" if total is None or total <= len(new) else f"预览前 {len(new):,} 个，共 {total:,} 个"
     st.html(f'<div data-testid="import-legend" style="font-size:13px">'

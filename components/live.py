@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import html
 import logging
-import os
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -24,6 +23,7 @@ from typing import Any, NoReturn
 
 import streamlit as st
 
+from common import settings
 from data_access import DatabaseUnavailableError, ping, unavailable
 
 from .data import db_url, engine
@@ -31,17 +31,7 @@ from .data import db_url, engine
 log = logging.getLogger(__name__)
 
 
-def _retry_s(default: float = 10.0) -> float:
-    """``DB_RETRY_S``: how often the waiting screen tries the database again (a bad value: the default)."""
-    raw = os.environ.get("DB_RETRY_S", "")
-    try:
-        return max(1.0, float(raw)) if raw.strip() else default
-    except ValueError:
-        log.warning("DB_RETRY_S must be a number of seconds, got %r: using %g", raw, default)
-        return default
-
-
-RETRY_S = _retry_s()
+RETRY_S = max(1.0, settings.get("DB_RETRY_S"))  # how often the waiting screen tries the database again
 # After a failure, other loads of the same refresh use their last good copy at once instead of
 # each waiting for a timeout of its own (a refresh is at least 5 s apart, see pages/overview.py).
 _QUIET_S = 3.0

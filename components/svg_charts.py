@@ -2,10 +2,10 @@
 
 Why not Plotly here: the wall is a fixed 1920×1080 design scaled up by CSS on 4K screens,
 and Plotly re-measures and re-scales itself under a CSS zoom/transform (charts drew at twice
-their size). An SVG with a viewBox simply scales, stays sharp, needs no JavaScript, and the
-same figures serve the PDF snapshot. Text is converted to paths, so no font is needed in
-the browser, and no label (data) can become markup: the SVG is shown as an ``<img>`` and
-matplotlib's ``$…$`` math parsing is off.
+their size). An SVG with a viewBox simply scales, stays sharp and needs no JavaScript (the PDF
+snapshot draws its own print-size charts the same way, in ``reports/charts.py``). Text is
+converted to paths, so no font is needed in the browser, and no label (data) can become markup:
+the SVG is shown as an ``<img>`` and matplotlib's ``$…$`` math parsing is off.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from matplotlib.patches import Wedge  # noqa: E402
 
 TEXT = "#CFE3FF"
 GRID = "#1B335C"
-BLUE, GREEN, AMBER, RED = "#3BA0FF", "#69F0AE", "#FFB300", "#FF5252"
+BLUE, GREEN, AMBER = "#3BA0FF", "#69F0AE", "#FFB300"
 PALETTE = ["#3BA0FF", "#69F0AE", "#FFB300", "#FF7043", "#AB47BC", "#26C6DA", "#8D6E63"]
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
+from urllib.parse import quote
 
 import pandas as pd
 import streamlit as st
@@ -62,8 +63,9 @@ def table(df: pd.DataFrame, filename: str, key: str, links: dict[str, str] | Non
     shown = df.copy()
     config = dict(column_config or {})
     for col, page in (links or {}).items():
-        shown[col] = [f"/{page}?unit={c}" for c in shown[col]]
-        config[col] = st.column_config.LinkColumn(col, display_text=r"unit=(\w+)")
+        # the value is data: percent-encoded, so "&", "#", "?" or a space cannot change the link
+        shown[col] = [f"/{page}?unit={quote(str(c), safe='')}" for c in shown[col]]
+        config[col] = st.column_config.LinkColumn(col, display_text=r"unit=([^&#]*)")
     st.dataframe(shown, hide_index=True, width="stretch", column_config=config,
                  height=height or min(420, 38 + 35 * len(shown)), key=f"{key}_table")
     user = (st.session_state.get("user") or {}).get("username")

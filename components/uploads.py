@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from common.markup import md
 from data_access.accounts.audit import record
 from data_access.importers.uploads import StoredUpload, UploadRefused, UploadSlot, display_name
 
@@ -29,7 +30,7 @@ def stored_upload(up, kind: str, types: list[str], user: dict, max_bytes: int | 
             refused.add(up.file_id)
             record(engine(db_url()), user["username"], "upload_refused",
                    {"kind": kind, "file": display_name(up.name), "bytes": up.size, "reason": str(exc)})
-        st.error(f"文件未接收：{exc}")
+        st.error(f"文件未接收：{md(exc)}")
         return None
     if new:
         record(engine(db_url()), user["username"], "upload", stored.audit_detail(kind))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from common.markup import md
 from components.data import db_url, engine
 from components.tables import table
 from data_access.errors import DataAccessError
@@ -20,11 +21,11 @@ def _map(pairs: list[tuple[str, str, str]], actor: str) -> None:
     try:
         n = sum(map_label(engine(db_url()), f, label, code, actor=actor) for f, label, code in pairs)
     except DataAccessError as exc:
-        st.session_state[_MSG] = ("error", str(exc))
+        st.session_state[_MSG] = ("error", md(exc))
         return
     st.session_state[_GEN] = st.session_state.get(_GEN, 0) + 1  # new widgets: the next label, its own default
     st.cache_data.clear()  # every figure that counted these events under 其他
-    what = "、".join(f"“{label}”→{FIELDS[f][code]}" for f, label, code in pairs[:5])
+    what = "、".join(f"“{md(label)}”→{FIELDS[f][code]}" for f, label, code in pairs[:5])  # labels are data
     st.session_state[_MSG] = ("success", f"已写入词表：{what}{' 等' if len(pairs) > 5 else ''}；重新归类 {n} 件事件。")
 
 
@@ -46,7 +47,7 @@ def unmapped_labels(actor: str) -> None:
     try:
         df = label_overview(engine(db_url()))
     except DataAccessError as exc:  # e.g. a hand edit broke the vocabulary file: say so, keep the page
-        st.error(str(exc))
+        st.error(md(exc))
         return
     todo = df[df["vocab_code"].isna()].reset_index(drop=True)
     pending = df[df["pending"]]
@@ -54,7 +55,7 @@ def unmapped_labels(actor: str) -> None:
         st.caption("已导入的事件中没有词表未收录的类别、来源、吹哨级别或状态。")
         return
     if not todo.empty:
-        st.caption(f"{len(todo)} 个标签不在词表（{vocabulary_path().name}）中：这些事件已导入，暂计入默认项"
+        st.caption(f"{len(todo)} 个标签不在词表（{md(vocabulary_path().name)}）中：这些事件已导入，暂计入默认项"
                    "（类别、来源计入“其他”，吹哨级别计为常规哨，状态按办结时间）。映射后写入词表，并重新归类已导入的事件。")
         table(todo[["field_label", "label", "events", "code_label"]].rename(columns={
             "field_label": "字段", "label": "原始标签", "events": "事件数", "code_label": "当前计入"}),

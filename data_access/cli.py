@@ -12,6 +12,8 @@ import os
 import sys
 from datetime import date, datetime
 
+from common import settings
+from data_access.cli_errors import run
 from data_access.db.connection import begin, connect
 from data_access.db.engine import default_url
 
@@ -116,6 +118,9 @@ def cmd_users(args) -> int:
         if args.role == "staff" and not args.unit:
             print("错误 / error: a staff account needs --unit CODE", file=sys.stderr)
             return 2
+        if accounts.get_user(eng, args.username) is not None:
+            print(f"错误 / error: 用户已存在 / user {args.username!r} already exists", file=sys.stderr)
+            return 2
         if args.unit:
             accounts.scope_for(eng, args.role, args.unit)  # validates the unit code
         row = accounts.user_row(args.username, password(), args.role, args.unit, args.display_name)
@@ -157,9 +162,9 @@ def cmd_import(args) -> int:
     from data_access.importers.common import ImportFileError
 
     eng = get_engine(args.db)
-    nice = os.environ.get("IMPORT_NICE", "")
-    if nice.isdigit() and hasattr(os, "nice"):  # the page's background import yields to the server
-        os.nice(int(nice))
+    nice = settings.get("IMPORT_NICE")
+    if nice and hasattr(os, "nice"):  # the page's background import yields to the server
+        os.nice(nice)
     try:
         if args.command == "import-grids":
             out = import_grids(eng, args.file, crs=args.crs, rejects=args.rejects, actor=args.actor,
@@ -266,12 +271,4 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if getattr(args, "db", None) is None:
         args.db = default_url()
-    try:
-        return args.func(args)
-    except Exception as exc:  # a clear one-line error, not a traceback, for operators
-        from data_access.errors import DataAccessError
-
-        if isinstance(exc, DataAccessError):
-            print(f"错误 / error: {exc}", file=sys.stderr)
-            return 2
-        raise
+    return run(lambda: args.func(args))

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from common import settings
 from data_access.errors import DataAccessError
 
 LEVEL_LABELS: dict[int, str] = {0: "区", 1: "街道", 2: "社区/村", 3: "小区", 4: "楼栋"}
@@ -82,8 +83,6 @@ SUBJECT_TYPES: dict[str, tuple[str, str]] = {
     "factory": ("工业企业", "工信局"),
 }
 
-ZEROS: dict[str, str] = {"petition": "零上访", "accident": "零事故", "case": "零案件"}
-
 TEAM_KINDS: dict[str, str] = {"fulltime": "专职巡防队", "volunteer": "志愿巡逻队", "police": "驻村民警"}
 
 DISPUTE_TYPES: dict[str, str] = {
@@ -101,8 +100,6 @@ MEDIATION_STATUSES: dict[str, str] = {
     "settled": "调解成功",
     "failed": "调解未成",
 }
-
-PETITION_CHANNELS: dict[str, str] = {"visit": "来访", "online": "网上信访", "letter": "来信"}
 
 CASE_TYPES: dict[str, str] = {
     "theft": "盗窃",
@@ -194,8 +191,8 @@ def _load(path: str, stamp: tuple) -> Vocabulary:
 
 
 def vocabulary_path() -> Path:
-    """``VOCABULARY_FILE`` from the environment, else ``config/vocabulary.toml``."""
-    return Path(os.environ.get("VOCABULARY_FILE") or VOCABULARY_PATH)
+    """The ``VOCABULARY_FILE`` setting, else ``config/vocabulary.toml``."""
+    return Path(settings.get("VOCABULARY_FILE") or VOCABULARY_PATH)
 
 
 def load_vocabulary(path: str | Path | None = None) -> Vocabulary:

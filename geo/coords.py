@@ -87,11 +87,6 @@ def metric_crs(lon: float, lat: float) -> pyproj.CRS:
     return pyproj.CRS.from_epsg((32600 if lat >= 0 else 32700) + zone)
 
 
-def _transformer(lon: float, lat: float, inverse: bool = False) -> Transformer:
-    crs = metric_crs(lon, lat)
-    return Transformer.from_crs(crs if inverse else "EPSG:4326", "EPSG:4326" if inverse else crs, always_xy=True)
-
-
 def to_metric(geom, crs: pyproj.CRS | None = None):
     """Project a WGS84 shapely geometry to metres (its UTM zone unless ``crs`` is given)."""
     if crs is None:

@@ -1,11 +1,11 @@
 """一屏统揽: the district at a glance — the command-center wall (default page)."""
 
-import os
 from dataclasses import replace
 from datetime import datetime
 
 import streamlit as st
 
+from common import settings
 from common.fmt import num, pct
 from common.markup import h
 from components import header
@@ -24,7 +24,7 @@ from components.trend import trend_chart
 from components.wall_tiles import wall_tiles
 from data_access import DatabaseUnavailableError
 
-TITLE = os.environ.get("WALL_TITLE", "{unit}“三零”创建一屏统揽")
+TITLE = settings.get("WALL_TITLE")
 
 
 def _int_param(name: str, default: int, lo: int, hi: int) -> int:

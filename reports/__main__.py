@@ -18,6 +18,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
+from data_access.cli_errors import run
 from data_access.db.engine import get_engine
 from data_access.errors import DataAccessError
 
@@ -34,6 +35,12 @@ def cli_username(as_user: str | None) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    p = _parser()
+    args = p.parse_args(argv)
+    return run(lambda: _export(args))
+
+
+def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m reports", description="会议快照：导出单位某时段的 PDF / Excel 报告")
     p.add_argument("format", choices=("pdf", "excel"))
     p.add_argument("--db", default=None, help="database URL or SQLite path (default: DATABASE_URL or data/demo.db)")
@@ -43,7 +50,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--user", default=None, help="export as this account (its scope); default: a leader scope")
     p.add_argument("--sections", default=None,
                    help=f"comma-separated subset of: {','.join(SECTIONS)} (default: all)")
-    args = p.parse_args(argv)
+    return p
+
+
+def _export(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     engine = get_engine(args.db)
     sections = tuple(s.strip() for s in args.sections.split(",") if s.strip()) if args.sections is not None else None
@@ -53,13 +63,13 @@ def main(argv: list[str] | None = None) -> int:
         who = dataclasses.replace(exporter_for(engine, args.user) if args.user else leader(), username=name)
     except ValueError as exc:
         log_refused(engine, Exporter(name, leader().scope, ""), args.format, args.unit, args.period, sections, exc)
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"错误 / error: {exc}", file=sys.stderr)
         return 2
     try:
         data, snap = export(engine, args.format, who, args.unit, args.period, sections,
                             as_of=datetime.now())
     except (DataAccessError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"错误 / error: {exc}", file=sys.stderr)
         return 2
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

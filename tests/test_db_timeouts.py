@@ -130,7 +130,7 @@ def test_sqlite_busy_timeout_from_the_environment(tmp_path, monkeypatch):
 
 def test_bad_timeout_setting_is_a_clear_message(monkeypatch):
     monkeypatch.setenv("DB_STATEMENT_TIMEOUT_S", "thirty")
-    with pytest.raises(ValueError, match="DB_STATEMENT_TIMEOUT_S must be a number of seconds"):
+    with pytest.raises(ValueError, match="DB_STATEMENT_TIMEOUT_S.*seconds"):
         timeout_s("DB_STATEMENT_TIMEOUT_S")
     monkeypatch.setenv("DB_STATEMENT_TIMEOUT_S", "")
     assert timeout_s("DB_STATEMENT_TIMEOUT_S") == 30

@@ -75,7 +75,6 @@ NO_SCOPE = {
     "report_data.data_source": "the data source label and load time (meta table), no unit data",
     "report_data.log_export": "writes the audit row of an export, returns nothing",
     "targets.target_values": "province/city targets, the same for every unit",
-    "targets.target_table": "province/city targets, the same for every unit",
 }
 # Scoped functions that deliberately read outside the scope; checked by their own test below.
 BY_DESIGN = {

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import secrets
 import threading
 from dataclasses import dataclass
@@ -13,6 +12,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Engine, insert, select, update
 
+from common import settings
 from data_access.db.connection import begin, connect
 from data_access.db.schema import auth_sessions, units, users
 from data_access.filters import Scope
@@ -21,7 +21,7 @@ from data_access.vocab import ROLES
 _hasher = PasswordHasher()
 # argon2id takes 64 MiB and one core per check: at most this many run at once per process, so a
 # burst of logins queues instead of taking gigabytes (64 parallel checks used 4.2 GB).
-HASH_CONCURRENCY = max(1, int(os.environ.get("HASH_CONCURRENCY", "2")))
+HASH_CONCURRENCY = settings.get("HASH_CONCURRENCY")
 _hash_slots = threading.BoundedSemaphore(HASH_CONCURRENCY)
 
 

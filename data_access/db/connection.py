@@ -8,16 +8,23 @@ project's errors with a Chinese/English message — :class:`DatabaseUnavailableE
 (the wall keeps its last good figures, pages wait), :class:`DataConflictError` for a constraint the
 write broke, :class:`DatabaseError` otherwise — never as a driver exception whose text quotes the
 statement's parameters (a password hash, a token).
+
+They also trace: a statement slower than the ``DB_SLOW_QUERY_MS`` setting (0 = off) is logged as a
+warning on the ``data_access.db.slow`` logger with its duration and its first line — never its
+parameters. The hooks sit on the engine, so statements of a connection opened here are all timed.
 """
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, event
 from sqlalchemy import exc as sa_exc
 
+from common import settings
 from data_access.db.engine import unavailable
 from data_access.errors import DataAccessError, DatabaseError, DataConflictError
 
@@ -35,9 +42,35 @@ def translate(exc: BaseException) -> DataAccessError:
     return DatabaseError(f"数据库错误 / database error: {first}")
 
 
+slow_log = logging.getLogger("data_access.db.slow")
+
+
+def _started(_conn, _cursor, _statement, _parameters, context, _executemany) -> None:
+    if context is not None:
+        context._slow_t0 = time.perf_counter() if settings.get("DB_SLOW_QUERY_MS") else None
+
+
+def _finished(_conn, _cursor, statement, _parameters, context, _executemany) -> None:
+    t0 = getattr(context, "_slow_t0", None)
+    if t0 is None:
+        return
+    ms = (time.perf_counter() - t0) * 1000
+    if ms >= settings.get("DB_SLOW_QUERY_MS"):
+        first = next((line.strip() for line in statement.splitlines() if line.strip()), "")
+        slow_log.warning("slow query %.0f ms: %s", ms, first[:200])
+
+
+def trace(engine: Engine) -> None:
+    """Time every statement on ``engine`` (once per engine; see the module docstring)."""
+    if not event.contains(engine, "after_cursor_execute", _finished):
+        event.listen(engine, "before_cursor_execute", _started)
+        event.listen(engine, "after_cursor_execute", _finished)
+
+
 @contextmanager
 def connect(engine: Engine) -> Iterator[Connection]:
     """A pooled connection for reading (autobegin; rolled back when the block ends)."""
+    trace(engine)
     try:
         with engine.connect() as conn:
             yield conn
@@ -48,6 +81,7 @@ def connect(engine: Engine) -> Iterator[Connection]:
 @contextmanager
 def begin(engine: Engine) -> Iterator[Connection]:
     """A connection in one transaction: committed when the block ends, rolled back on an error."""
+    trace(engine)
     try:
         with engine.begin() as conn:
             yield conn

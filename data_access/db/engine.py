@@ -1,12 +1,12 @@
 """Engine set-up: which database, and how to connect to it.
 
-``DATABASE_URL`` selects the database; without it the embedded SQLite demo file
-``data/demo.db`` (relative to the project root) is used. SQLite gets WAL mode so
+``DATABASE_URL`` (environment, else ``.streamlit/secrets.toml``) selects the database; without it
+the embedded SQLite demo file ``data/demo.db`` (relative to the project root) is used. SQLite gets WAL mode so
 that the importer and the live simulator can write while the app reads.
 
 A database that is up but does not answer (a stalled server, a half-open connection, a
-proxy that holds the bytes) must not hang a caller forever. Timeouts, in seconds, from the
-environment (read when an engine is first created):
+proxy that holds the bytes) must not hang a caller forever. Timeouts, in seconds (settings declared
+in :mod:`common.settings`, read when an engine is first created):
 
 ``DB_CONNECT_TIMEOUT_S`` (5)
     PostgreSQL: TCP connect and start-up handshake (psycopg enforces at least 2 s); also the
@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import functools
 import math
-import os
+import tomllib
 from functools import lru_cache
 from pathlib import Path
 
@@ -39,21 +39,34 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 
+from common import settings
 from data_access.errors import DatabaseUnavailableError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_SQLITE_PATH = PROJECT_ROOT / "data" / "demo.db"
 
-# name -> default seconds; documented in the module docstring and the README's configuration table
-TIMEOUTS_S = {"DB_CONNECT_TIMEOUT_S": 5.0, "DB_STATEMENT_TIMEOUT_S": 30.0, "DB_POOL_TIMEOUT_S": 10.0,
-              "DB_BUSY_TIMEOUT_S": 15.0}
+# The project's own secrets file (what ``st.secrets`` reads when the app is started from the project root).
+SECRETS_FILE = PROJECT_ROOT / ".streamlit" / "secrets.toml"
 _CLIENT_GRACE_S = 1.0  # the client deadline trails the server's statement_timeout, so the server's cancel wins
 _KEEPALIVES = {"keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10, "keepalives_count": 3}
 
 
 def default_url() -> str:
-    """The database URL: ``DATABASE_URL`` if set, else the embedded demo file."""
-    return os.environ.get("DATABASE_URL") or f"sqlite:///{DEFAULT_SQLITE_PATH}"
+    """The database URL, resolved the same way for the app and every command-line tool: the
+    ``DATABASE_URL`` setting (environment), else ``DATABASE_URL`` in ``.streamlit/secrets.toml``,
+    else the embedded demo file."""
+    return settings.get("DATABASE_URL") or _secrets_url() or f"sqlite:///{DEFAULT_SQLITE_PATH}"
+
+
+def _secrets_url() -> str | None:
+    try:
+        with open(SECRETS_FILE, "rb") as fh:
+            value = tomllib.load(fh).get("DATABASE_URL")
+    except FileNotFoundError:
+        return None
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise settings.SettingError(f"无法读取 {SECRETS_FILE.name} / cannot read {SECRETS_FILE}: {exc}") from None
+    return (str(value).strip() or None) if value is not None else None
 
 
 def normalize_url(url: str | None) -> str:
@@ -67,17 +80,8 @@ def normalize_url(url: str | None) -> str:
 
 
 def timeout_s(name: str) -> float:
-    """The timeout setting ``name`` (one of :data:`TIMEOUTS_S`) in seconds, from the environment."""
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return TIMEOUTS_S[name]
-    try:
-        value = float(raw)
-    except ValueError:
-        value = -1.0
-    if not math.isfinite(value) or value < 0:
-        raise ValueError(f"{name} 应为非负的秒数 / {name} must be a number of seconds >= 0, got {raw!r}")
-    return value
+    """The timeout setting ``name`` (``DB_*_TIMEOUT_S``, declared in :mod:`common.settings`) in seconds."""
+    return settings.get(name)
 
 
 def _sqlite_pragmas(dbapi_conn, _record, busy_ms: int) -> None:  # pragma: no cover - trivial
@@ -130,8 +134,8 @@ def _postgres_engine(url: str) -> Engine:
             [*([own] if isinstance(own, str) else own or []), f"-c statement_timeout={round(statement_s * 1000)}"])
     engine = create_engine(
         url,
-        pool_size=int(os.environ.get("DB_POOL_SIZE", "5")),
-        max_overflow=int(os.environ.get("DB_MAX_OVERFLOW", "10")),
+        pool_size=settings.get("DB_POOL_SIZE"),
+        max_overflow=settings.get("DB_MAX_OVERFLOW"),
         pool_timeout=timeout_s("DB_POOL_TIMEOUT_S"),
         pool_pre_ping=True,
         pool_recycle=1800,
@@ -182,10 +186,6 @@ def get_engine(url: str | None = None) -> Engine:
     else:
         engine = _postgres_engine(url)
     return engine
-
-
-def is_sqlite(engine: Engine) -> bool:
-    return engine.dialect.name == "sqlite"
 
 
 def lift_timeouts(conn: Connection) -> None:

@@ -22,10 +22,8 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, and_, case, delete, func, insert, or_, select, text, tuple_
+from sqlalchemy import Connection, and_, case, delete, func, insert, or_, select, text, tuple_
 
-from data_access.db.connection import begin
-from data_access.db.engine import lift_timeouts
 from data_access.db.schema import event_rollup, events
 from data_access.db.sqlfn import month_of
 from data_access.filters import Period, Scope, Unit
@@ -146,13 +144,6 @@ def refresh_for_events(conn: Connection, ids: Iterable[str], extra: Iterable[tup
 def _month_start(m: str, add: int = 0) -> datetime:
     """Midnight of the first day of month ``m`` ('YYYY-MM') plus ``add`` months."""
     return (pd.Period(m, freq="M") + add).start_time.to_pydatetime()
-
-
-def rebuild_engine(engine: Engine) -> int:
-    """:func:`rebuild` in its own transaction, without the statement timeout (it reads every event)."""
-    with begin(engine) as conn:
-        lift_timeouts(conn)
-        return rebuild(conn)
 
 
 __all__ = ["period_months", "usable", "rebuild", "refresh", "refresh_for_events", "slices_of", "slice_lock_key",

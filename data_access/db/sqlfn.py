@@ -25,4 +25,3 @@ def _date_format(name: str, sqlite_fmt: str, pg_fmt: str) -> type[FunctionElemen
 
 
 month_of = _date_format("month_of", "%Y-%m", "YYYY-MM")  # 'YYYY-MM' of a timestamp or date
-day_of = _date_format("day_of", "%Y-%m-%d", "YYYY-MM-DD")  # 'YYYY-MM-DD' of a timestamp

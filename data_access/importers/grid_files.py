@@ -26,7 +26,6 @@ from __future__ import annotations
 import contextlib
 import json
 import mmap
-import os
 import re
 import shutil
 import stat
@@ -37,6 +36,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
+from common import settings
 from data_access.importers.common import ImportFileError
 
 # LIBKML (not the plain KML driver) because only it reads a placemark's ExtendedData, where the
@@ -51,34 +51,24 @@ GPKG_APP_IDS = {b"GPKG", b"GP10", b"GP11"}
 
 @dataclass(frozen=True)
 class Limits:
-    """Caps for one boundary file, read from the environment (defaults in brackets).
+    """Caps for one boundary file, from the settings (:mod:`common.settings`; defaults in brackets).
 
     ``GRID_IMPORT_MAX_MB`` (50): file size in MB, for a zip its unpacked size;
     ``GRID_IMPORT_MAX_FEATURES`` (50000): features in the file (a city has ≈ 22,000 units);
     ``GRID_PREVIEW_FEATURES`` (300): features drawn in the admin preview.
     """
 
-    max_mb: float = 50.0
-    max_features: int = 50_000
-    preview_features: int = 300
+    max_mb: float = settings.setting("GRID_IMPORT_MAX_MB").default
+    max_features: int = settings.setting("GRID_IMPORT_MAX_FEATURES").default
+    preview_features: int = settings.setting("GRID_PREVIEW_FEATURES").default
 
     @classmethod
     def from_env(cls) -> Limits:
-        def num(name: str, default, kind):
-            raw = os.environ.get(name, "").strip()
-            if not raw:
-                return default
-            try:
-                value = kind(raw)
-            except ValueError:
-                raise ImportFileError(f"设置 {name}={raw!r} 不是数字 / {name} must be a number") from None
-            if value <= 0:
-                raise ImportFileError(f"设置 {name} 必须大于 0 / {name} must be positive")
-            return value
-
-        return cls(num("GRID_IMPORT_MAX_MB", cls.max_mb, float),
-                   num("GRID_IMPORT_MAX_FEATURES", cls.max_features, int),
-                   num("GRID_PREVIEW_FEATURES", cls.preview_features, int))
+        try:
+            return cls(settings.get("GRID_IMPORT_MAX_MB"), settings.get("GRID_IMPORT_MAX_FEATURES"),
+                       settings.get("GRID_PREVIEW_FEATURES"))
+        except settings.SettingError as exc:
+            raise ImportFileError(str(exc)) from None
 
     @property
     def max_bytes(self) -> int:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pandas as pd
 from sqlalchemy import Engine, select
 
 from data_access.db.connection import connect
@@ -34,8 +33,3 @@ def target_values(engine: Engine) -> dict[str, float]:
         k: float(v) for k, v in rows.items()}
 
 
-def target_table(engine: Engine) -> pd.DataFrame:
-    """Columns: key, label, value (0–1), source."""
-    with connect(engine) as conn:
-        rows = conn.execute(select(targets.c.key, targets.c.label, targets.c.value, targets.c.source)).all()
-    return pd.DataFrame(rows, columns=["key", "label", "value", "source"])

@@ -133,19 +133,6 @@ def units_at_level(engine: Engine, scope: Scope, unit: Unit, level: int) -> pd.D
         return pd.DataFrame(conn.execute(q).mappings().all(), columns=[c.name for c in q.selected_columns])
 
 
-def unit_bounds(engine: Engine, scope: Scope, unit: Unit) -> tuple[float, float, float, float] | None:
-    """(min_lon, min_lat, max_lon, max_lat) of ``unit`` in WGS84 degrees, or None without geometry."""
-    q = _apply_scope(
-        select(units.c.min_lon, units.c.min_lat, units.c.max_lon, units.c.max_lat).where(units.c.code == unit.code),
-        units, scope,
-    )
-    with connect(engine) as conn:
-        row = conn.execute(q).first()
-    if row is None or row[0] is None:
-        return None
-    return tuple(row)
-
-
 def geometries(engine: Engine, scope: Scope, parent: Unit | None = None, level: int | None = None,
                codes: list[str] | None = None, bounds: tuple[float, float, float, float] | None = None
                ) -> gpd.GeoDataFrame:

@@ -242,9 +242,11 @@ def unit_warning(engine: Engine, scope: Scope, unit: Unit, period: Period, rules
         own = unit_metrics(engine, scope, unit, period, level=1, as_of=as_of)
         agg = own[list(_SUMMED)].sum().to_dict()
     else:
+        # The unit's row among its parent's children. The scope still applies (both filters, see
+        # _apply_scope), so for a staff user whose scope is this very unit the parent yields exactly it.
         parent = Unit(unit.parent_code, "", unit.level - 1, None, "", unit.ancestors[: unit.level] + (None,) * 5)
-        rows = unit_metrics(engine, Scope.all() if scope.is_all else scope, parent if unit.within(scope) and (
-            scope.is_all or scope.level < unit.level) else unit, period, level=unit.level, as_of=as_of)
+        rows = unit_metrics(engine, scope, parent if unit.within(scope) else unit, period, level=unit.level,
+                            as_of=as_of)
         rows = rows[rows["code"] == unit.code]
         agg = rows.iloc[0].to_dict() if len(rows) else {}
     row = {**{k: 0 for k in _SUMMED}, **agg}
