@@ -11,10 +11,11 @@ from .kpi import Tile, kpi_tiles
 from .overview_data import WALL
 
 
-def _vs_target(rate: float, target: float) -> tuple[str, str]:
+def _vs_target(rate: float, target: float, before: str = "") -> tuple[str, str]:
+    text = f"{before}目标 ≥{pct(target, 0)}"
     if rate is None or (isinstance(rate, float) and math.isnan(rate)):
-        return f"目标 ≥{pct(target, 0)}", ""
-    return f"目标 ≥{pct(target, 0)}", "kpi-good" if rate >= target else "kpi-bad"
+        return text, ""
+    return text, "kpi-good" if rate >= target else "kpi-bad"
 
 
 def _yoy(v: float) -> tuple[str, str]:
@@ -41,6 +42,9 @@ def build_tiles(d: dict, targets: dict) -> list[Tile]:
         "mediation_settled": (f"成功率 {pct(med['success_rate'])}",),
         "patrol_coverage": vs_prev("patrol_coverage"), "key": vs_prev("key"),
     }
+    judged = d["sanling"].get("month")  # 三零 reads the latest judged month: say which
+    for key in ("village_compliance", "enterprise_compliance"):
+        feet[key] = _vs_target(cur[key], targets[BY_KEY[key].target], f"{judged}研判 · " if judged else "")
     sparks = {c: spark(c) for c in ("reported", "closed", "closure_rate", "overdue")}
     tiles = []
     for key in WALL:

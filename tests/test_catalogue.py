@@ -2,9 +2,9 @@
 
 For the same unit and period — a month, a quarter, the month running at the frozen clock and a
 custom range — on SQLite and PostgreSQL: the catalogue's own function, the wall's tiles
-(``components.wall_tiles`` over ``load_overview``), the page (我的指标 lists the whole catalogue,
-巡逻防控 has its tiles; run with AppTest), the PDF snapshot (its 关键指标 table, and the printed PDF
-read back with pdftotext) and the Excel workbook (openpyxl). Each period builds the PDF once.
+(``components.wall_tiles`` over ``load_overview``), the pages (我的指标 lists the whole catalogue;
+巡逻防控 and 三零创建 show tiles of it; run with AppTest), the PDF snapshot (its 关键指标 table,
+and the printed PDF read back with pdftotext) and the Excel workbook (openpyxl). Each period builds the PDF once.
 """
 
 from __future__ import annotations
@@ -110,18 +110,19 @@ def test_every_metric_is_the_same_on_every_surface(tiny_url, token, monkeypatch,
         if tiles[m.tile_key] != m.format(want[key]):
             bad.append(("wall", key, tiles[m.tile_key], m.format(want[key])))
 
-    # the pages: 我的指标 lists the whole catalogue; 巡逻防控 has the patrol tiles
+    # the pages: 我的指标 lists the whole catalogue; 巡逻防控 and 三零创建 have tiles of theirs
     at = _page(tiny_url, "my", token, monkeypatch)
     table = next(df.value for df in at.dataframe if "口径" in df.value.columns).set_index("指标")
     page_tiles = _tiles(at)
-    at = _page(tiny_url, "patrol", token, monkeypatch)
-    page_tiles |= _tiles(at)
+    for other in ("patrol", "sanling"):
+        page_tiles |= _tiles(_page(tiny_url, other, token, monkeypatch))
     for m in catalogue.METRICS:
         if table.loc[m.label, "本期"] != m.format(want[m.key]):
             bad.append(("我的指标", m.key, table.loc[m.label, "本期"], m.format(want[m.key])))
         if m.tile_key in page_tiles and page_tiles[m.tile_key] != m.format(want[m.key]):
             bad.append(("page tile", m.key, page_tiles[m.tile_key], m.format(want[m.key])))
-    assert {"reported", "closure_rate", "overdue_open", "patrol_coverage", "double_patrol"} <= set(page_tiles)
+    assert {"reported", "closure_rate", "overdue_open", "patrol_coverage", "double_patrol", "village_rate",
+            "enterprise_rate"} <= set(page_tiles)
 
     # the PDF snapshot's data, the printed PDF and the workbook (one snapshot for all metrics)
     snap = build_snapshot(engine, scope, unit, period, as_of=AS_OF, sections=("kpis",))
