@@ -39,7 +39,7 @@ from data_access.queries import events, indicators, patrol, sanling
 class Metric:
     """One figure: what it is called, what it means and which function computes it."""
 
-    key: str  # identifier: PDF/Excel row key, wall tile (unless ``tile``), ``query("metric", key=...)``
+    key: str  # identifier: PDF/Excel row key, wall tile (unless ``tile``), ``metric_values(keys=...)``
     label: str  # Chinese label, as the PDF, Excel and 我的指标 print it
     unit: str  # "%" for a rate 0–1, else the count word (件, 次, 起)
     definition: str  # one sentence, Chinese (shown on 我的指标 and in the PDF's 口径)
