@@ -216,3 +216,27 @@ def test_wall_tiles_are_catalogue_metrics():
         "reported", "closed", "closure_rate", "overdue", "village_rate", "enterprise_rate", "petitions",
         "criminal_cases", "mediation_settled", "camera_online", "patrol_coverage", "key_whistle"]
 
+
+
+def test_ranking_warnings_and_pdf_children_use_the_same_definitions(tiny_url):
+    """Per child of the district: the ranking, the warning engine and the PDF's ranking table show the
+    child's own 三零 compliance and patrol coverage, as the tiles compute them for that child."""
+    from data_access.queries import ranking
+
+    engine = get_engine(tiny_url)
+    scope, period = Scope.all(), parse_period("2026-Q3")
+    unit = un.home_unit(engine, scope)
+    rank = ranking.ranking(engine, scope, unit, period, as_of=AS_OF).set_index("code")
+    warn = wn.unit_metrics(engine, scope, unit, period, as_of=AS_OF).set_index("code")
+    pdf = build_snapshot(engine, scope, unit, period, as_of=AS_OF, sections=("ranking",)).tables["ranking"]
+    pdf = pdf.data.set_index("code")
+    assert len(rank) == len(warn) == len(pdf) > 1
+    for code in rank.index:
+        child = un.get_unit(engine, code)
+        s = sanling.sanling_compliance(engine, scope, child, period)
+        judged = s["village_subjects"] + s["enterprise_subjects"]
+        rate = (s["village_compliant"] + s["enterprise_compliant"]) / judged
+        cov = patrol.patrol_coverage(engine, scope, child, period)["coverage"]
+        assert warn.loc[code, "subjects"] == judged == pdf.loc[code, "judged"]
+        assert rank.loc[code, "compliance"] == pytest.approx(rate) == pdf.loc[code, "compliance_rate"]
+        assert rank.loc[code, "patrol_coverage"] == pytest.approx(cov) == pdf.loc[code, "coverage"]
