@@ -1,7 +1,7 @@
 """Patrol coverage (巡逻防控): cells visited, 一日双巡, the three-minute patrol circle, teams, cameras.
 
-One implementation of patrol coverage for every surface: :func:`coverage_by` (a cell is covered when
-:func:`patrolled` holds for it in the period).
+One implementation of patrol coverage for every surface: :func:`_coverage` counts the cells and those
+:func:`patrolled` in the period, for a unit (:func:`patrol_coverage`) or per unit at a level (:func:`coverage_by`).
 """
 
 from __future__ import annotations
@@ -29,29 +29,35 @@ def patrolled(period: Period):
     return select(PV.c.unit_code).where(PV.c.unit_code == units.c.code, _visits_in(period)).exists()
 
 
+def _coverage(scope: Scope, unit: Unit, period: Period, *group):
+    """cells, covered of the grid cells (level-4 units) under ``unit``: the one count behind every coverage."""
+    covered = func.coalesce(func.sum(case((patrolled(period), 1), else_=0)), 0)
+    return _apply_scope(select(*group, func.count(), covered).where(units.c.level == 4), units, scope, unit)
+
+
 def coverage_by(engine: Engine, scope: Scope, unit: Unit, period: Period, level: int) -> pd.DataFrame:
-    """Patrol coverage (巡逻覆盖率) per unit at ``level`` under ``unit`` (``level == unit.level``: the unit
-    itself): the share of its grid cells (level-4 units) a patrol track passed in ``period``.
+    """Patrol coverage (巡逻覆盖率) per unit at ``level`` under ``unit``: the share of its grid cells (level-4
+    units) a patrol track passed in ``period``.
 
     Columns: code, cells, covered, coverage (0–1, NaN without cells). Units without cells are absent.
     """
     grp = units.c[f"l{min(level, 4)}_code"]
-    q = _apply_scope(select(grp, func.count(), func.coalesce(func.sum(case((patrolled(period), 1), else_=0)), 0))
-                     .where(units.c.level == 4), units, scope, unit).group_by(grp)
     with connect(engine) as conn:
-        df = pd.DataFrame(conn.execute(q).all(), columns=["code", "cells", "covered"])
+        df = pd.DataFrame(conn.execute(_coverage(scope, unit, period, grp).group_by(grp)).all(),
+                          columns=["code", "cells", "covered"])
     df = df.astype({"cells": "int64", "covered": "int64"})
     df["coverage"] = (df["covered"] / df["cells"].where(df["cells"] > 0)).astype(float)
     return df
 
 
 def patrol_coverage(engine: Engine, scope: Scope, unit: Unit, period: Period) -> dict:
-    """:func:`coverage_by` for ``unit`` itself. Keys: cells, covered, coverage (0–1, NaN without cells)."""
-    df = coverage_by(engine, scope, unit, period, unit.level)
-    if df.empty:
-        return {"cells": 0, "covered": 0, "coverage": float("nan")}
-    r = df.iloc[0]
-    return {"cells": int(r["cells"]), "covered": int(r["covered"]), "coverage": float(r["coverage"])}
+    """:func:`coverage_by` for ``unit`` itself (the same count, without grouping).
+
+    Keys: cells, covered, coverage (0–1, NaN without cells).
+    """
+    with connect(engine) as conn:
+        cells, covered = conn.execute(_coverage(scope, unit, period)).one()
+    return {"cells": int(cells), "covered": int(covered), "coverage": covered / cells if cells else float("nan")}
 
 
 def patrol_summary(engine: Engine, scope: Scope, unit: Unit, period: Period) -> dict:
