@@ -45,6 +45,8 @@ def query_cases(engine):
     from data_access.filters import Scope, parse_period
     from data_access.queries import events as ev
     from data_access.queries import indicators as ind
+    from data_access.queries import patrol as pat
+    from data_access.queries import sanling as sl
     from data_access.queries import units as un
 
     s = Scope.all()
@@ -61,12 +63,12 @@ def query_cases(engine):
         ("event_monthly", lambda **k: ind.event_monthly(engine, s, root, p, as_of=t, **k), True),
         ("event_trend", lambda: ev.event_trend(engine, s, root, p, as_of=t), False),
         ("event_list_key", lambda: ev.event_list(engine, s, root, p, whistle="key", as_of=t, limit=12), False),
-        ("sanling_compliance", lambda: ind.sanling_compliance(engine, s, root, p), False),
+        ("sanling_compliance", lambda: sl.sanling_compliance(engine, s, root, p), False),
         ("petition_stats", lambda: ind.petition_stats(engine, s, root, p, as_of=t), False),
         ("criminal_case_stats", lambda: ind.criminal_case_stats(engine, s, root, p, as_of=t), False),
         ("mediation_stats", lambda: ind.mediation_stats(engine, s, root, p), False),
         ("camera_stats", lambda: ind.camera_stats(engine, s, root), False),
-        ("patrol_coverage", lambda: ind.patrol_coverage(engine, s, root, p), False),
+        ("patrol_coverage", lambda: pat.patrol_coverage(engine, s, root, p), False),
         ("children", lambda: un.children(engine, s, root), False),
         ("geometries[district children]", lambda: un.geometries(engine, s, parent=root), False),
     ]

@@ -24,6 +24,7 @@ from common import settings
 from data_access import default_url, get_engine
 from data_access.filters import Scope, parse_period
 from data_access.queries import (
+    catalogue,
     events,
     indicators,
     loop,
@@ -54,12 +55,12 @@ QUERIES: dict[str, tuple[Any, bool]] = {
     "latest_event_time": (events.latest_event_time, False),
     "deadline_span": (events.deadline_span, True),
     "event_monthly": (indicators.event_monthly, True),
-    "sanling_compliance": (indicators.sanling_compliance, True),
+    "sanling_compliance": (sanling.sanling_compliance, True),
     "petition_stats": (indicators.petition_stats, True),
     "criminal_case_stats": (indicators.criminal_case_stats, True),
     "mediation_stats": (indicators.mediation_stats, True),
     "camera_stats": (indicators.camera_stats, False),
-    "patrol_coverage": (indicators.patrol_coverage, True),
+    "patrol_coverage": (patrol.patrol_coverage, True),
     "child_warnings": (warnings.child_warnings, True),
     "unit_warning": (warnings.unit_warning, True),
     "event_points": (map_layers.event_points, True),
@@ -86,7 +87,10 @@ QUERIES: dict[str, tuple[Any, bool]] = {
     "case_stats": (safety.case_stats, True),
     "inspections": (safety.inspections, True),
     "ranking": (ranking.ranking, True),
+    "metric_values": (catalogue.metric_values, True),
 }
+# every function the metric catalogue names is callable here under its own name
+QUERIES |= {m.query_name: (m.query, m.takes_period) for m in catalogue.METRICS}
 
 
 def run_as_of() -> datetime:

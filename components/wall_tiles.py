@@ -5,14 +5,17 @@ from __future__ import annotations
 import math
 
 from common.fmt import change, num, pct
+from data_access.queries.catalogue import BY_KEY
 
 from .kpi import Tile, kpi_tiles
+from .overview_data import WALL
 
 
-def _vs_target(rate: float, target: float) -> tuple[str, str]:
+def _vs_target(rate: float, target: float, before: str = "") -> tuple[str, str]:
+    text = f"{before}目标 ≥{pct(target, 0)}"
     if rate is None or (isinstance(rate, float) and math.isnan(rate)):
-        return f"目标 ≥{pct(target, 0)}", ""
-    return f"目标 ≥{pct(target, 0)}", "kpi-good" if rate >= target else "kpi-bad"
+        return text, ""
+    return text, "kpi-good" if rate >= target else "kpi-bad"
 
 
 def _yoy(v: float) -> tuple[str, str]:
@@ -22,33 +25,34 @@ def _yoy(v: float) -> tuple[str, str]:
 
 
 def build_tiles(d: dict, targets: dict) -> list[Tile]:
-    """Tiles in wall order; each ``key`` is the data-kpi attribute the browser tests read."""
-    k, kp, m = d["kpi"], d["kpi_prev"], d["monthly"]
+    """Tiles in wall order (:data:`WALL`), label and value from the metric catalogue; each tile's ``key``
+    is the data-kpi attribute the browser tests read."""
+    k, m, cur, prev = d["kpi"], d["monthly"], d["metrics"], d["metrics_prev"]
     vs = d.get("prev_label", "较上期")
-    s, pet, cas, med, cam, pat = d["sanling"], d["petitions"], d["cases"], d["mediation"], d["cameras"], d["patrol"]
+    pet, cas, med = d["petitions"], d["cases"], d["mediation"]
     spark = lambda col: tuple(float(x) for x in m[col].fillna(0))  # noqa: E731
-    rate_foot = _vs_target(k["closure_rate"], targets["closure_rate"])
-    return [
-        Tile("reported", "事件上报", num(k["reported"]), "件", f"{vs} {change(k['reported'], kp['reported']) or '—'}",
-             spark=spark("reported")),
-        Tile("closed", "事件办结", num(k["closed"]), "件", f"{vs} {change(k['closed'], kp['closed']) or '—'}",
-             spark=spark("closed")),
-        Tile("closure_rate", "办结率", pct(k["closure_rate"]), "", *rate_foot, spark=spark("closure_rate")),
-        Tile("overdue", "超期件", num(k["overdue"]), "件", f"未办结 {num(k['overdue_open'])} 件",
-             "kpi-bad" if k["overdue_open"] else "kpi-good", spark=spark("overdue")),
-        Tile("village_rate", "村(社区)三零达标", pct(s["village_rate"]), "",
-             *_vs_target(s["village_rate"], targets["village_compliance"])),
-        Tile("enterprise_rate", "企事业三零达标", pct(s["enterprise_rate"]), "",
-             *_vs_target(s["enterprise_rate"], targets["enterprise_compliance"])),
-        Tile("petitions", "信访总量", num(pet["total"]), "件", *_yoy(pet["yoy"])),
-        Tile("criminal_cases", "刑事案件", num(cas["cases"]), "起", *_yoy(cas["yoy"])),
-        Tile("mediation_settled", "调解成功", num(med["settled"]), "件", f"成功率 {pct(med['success_rate'])}"),
-        Tile("camera_online", "视频在线率", pct(cam["online_rate"]), "",
-             *_vs_target(cam["online_rate"], targets["camera_online"])),
-        Tile("patrol_coverage", "巡逻覆盖率", pct(pat["coverage"]), "",
-             f"{vs} {change(pat['coverage'], d['patrol_prev']['coverage'], as_points=True) or '—'}"),
-        Tile("key_whistle", "重点哨", num(k["key"]), "件", f"{vs} {change(k['key'], kp['key']) or '—'}"),
-    ]
+
+    def vs_prev(key: str) -> tuple[str]:
+        return (f"{vs} {change(cur[key], prev[key], as_points=BY_KEY[key].is_rate) or '—'}",)
+
+    feet = {
+        "reported": vs_prev("reported"), "closed": vs_prev("closed"),
+        "overdue": (f"未办结 {num(k['overdue_open'])} 件", "kpi-bad" if k["overdue_open"] else "kpi-good"),
+        "petitions": _yoy(pet["yoy"]), "criminal_cases": _yoy(cas["yoy"]),
+        "mediation_settled": (f"成功率 {pct(med['success_rate'])}",),
+        "patrol_coverage": vs_prev("patrol_coverage"), "key": vs_prev("key"),
+    }
+    judged = d["sanling"].get("month")  # 三零 reads the latest judged month: say which
+    for key in ("village_compliance", "enterprise_compliance"):
+        feet[key] = _vs_target(cur[key], targets[BY_KEY[key].target], f"{judged}研判 · " if judged else "")
+    sparks = {c: spark(c) for c in ("reported", "closed", "closure_rate", "overdue")}
+    tiles = []
+    for key in WALL:
+        mt = BY_KEY[key]
+        foot = feet.get(key) or (_vs_target(cur[key], targets[mt.target]) if mt.target else ())
+        tiles.append(Tile(mt.tile_key, mt.tile_label, mt.format(cur[key]), "" if mt.is_rate else mt.unit, *foot,
+                          spark=sparks.get(key, ())))
+    return tiles
 
 
 def wall_tiles(d: dict, targets: dict) -> None:

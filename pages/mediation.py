@@ -7,6 +7,7 @@ from components import charts
 from components.context import page_start
 from components.data import query
 from components.kpi import Tile, kpi_tiles
+from components.metrics import metric_tile
 from components.tables import table
 
 ctx = page_start("矛盾调解 · 信访 · 治安 · 安全", "mediation")
@@ -18,11 +19,11 @@ ins = query("inspections", ctx.scope, ctx.unit.code, ctx.period.token)
 yoy = lambda v: "同比 —" if v != v else f"同比 {v * 100:+.1f}%"  # noqa: E731
 kpi_tiles([
     Tile("disputes", "矛盾纠纷受理", num(med["received"]), "件", f"调解成功 {num(med['settled'])} 件"),
-    Tile("mediation_rate", "调解成功率", pct(med["success_rate"]), "", f"在调 {num(med['open'])} 件"),
-    Tile("petitions", "信访总量", num(pet["total"]), "件", yoy(pet["yoy"])),
+    metric_tile("mediation_success", med, f"在调 {num(med['open'])} 件"),
+    metric_tile("petitions", pet, yoy(pet["yoy"])),
     Tile("visit_persons", "来访人次", num(pet["visit_persons"]), "人",
          f"{num(pet['visits'])} 批次 · 网上 {num(pet['online'])}"),
-    Tile("criminal_cases", "刑事案件", num(cas["cases"]), "起", yoy(cas["yoy"])),
+    metric_tile("criminal_cases", cas, yoy(cas["yoy"])),
     Tile("hazards", "安全隐患整改", f"{num(ins['hazards_rectified'])}/{num(ins['hazards_found'])}", "",
          f"检查 {num(ins['inspections'])} 家次"),
 ], columns=6)

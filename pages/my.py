@@ -2,10 +2,11 @@
 
 import streamlit as st
 
-from common.fmt import num, pct
+from common.fmt import pct
 from components.context import page_start
 from components.data import query, target_values
 from components.kpi import Tile, kpi_tiles
+from components.metrics import metric_table, metric_tile
 from components.unit_card import unit_card
 from components.workday_note import workday_note
 
@@ -15,13 +16,12 @@ k = query("event_kpis", ctx.scope, ctx.unit.code, ctx.period.token, as_of=ctx.as
 peer = query("peer_benchmark", ctx.scope, ctx.unit.code, ctx.period.token, as_of=ctx.as_of)
 targets = target_values(ctx.db)
 kpi_tiles([
-    Tile("reported", "事件上报", num(k["reported"]), "件"),
-    Tile("closure_rate", "办结率", pct(k["closure_rate"]), "", f"目标 ≥{pct(targets['closure_rate'], 0)} · "
-         f"同级平均 {pct(peer['peer_avg_closure_rate'])}",
-         "kpi-good" if k["closure_rate"] >= targets["closure_rate"] else "kpi-bad"),
+    metric_tile("reported", k),
+    metric_tile("closure_rate", k, f"目标 ≥{pct(targets['closure_rate'], 0)} · "
+                f"同级平均 {pct(peer['peer_avg_closure_rate'])}",
+                "kpi-good" if k["closure_rate"] >= targets["closure_rate"] else "kpi-bad"),
     Tile("rank", "同级排名", f"{peer['rank'] or '—'}/{peer['peers']}", "", "按办结率"),
-    Tile("overdue_open", "超期未办结", num(k["overdue_open"]), "件", "本期上报的事件中",
-         "kpi-bad" if k["overdue_open"] else "kpi-good"),
+    metric_tile("overdue_open", k, "本期上报的事件中", "kpi-bad" if k["overdue_open"] else "kpi-good"),
 ])
 left, right = st.columns([1.1, 1])
 with left:
@@ -31,6 +31,8 @@ with left:
     monthly = query("event_monthly", ctx.scope, ctx.unit.code, ctx.period.token, as_of=ctx.as_of)
     st.markdown("**近12个月办结率**")
     st.line_chart(monthly.set_index("month")["closure_rate"] * 100, height=200)
+    st.markdown("**全部指标（指标目录）**")
+    metric_table(query("metric_values", ctx.scope, ctx.unit.code, ctx.period.token, as_of=ctx.as_of), targets)
 with right:
     st.markdown("### 待办事项")
     od = query("overdue", ctx.scope, ctx.unit.code, as_of=ctx.as_of)

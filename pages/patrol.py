@@ -9,6 +9,7 @@ from components.context import page_start
 from components.data import query
 from components.grid_map import fit_view, map_features
 from components.kpi import Tile, kpi_tiles
+from components.metrics import metric_tile
 from components.tables import table
 
 ctx = page_start("巡逻防控", "patrol")
@@ -18,9 +19,8 @@ cov = query("patrol_coverage", ctx.scope, ctx.unit.code, ctx.period.token)
 twice = query("double_patrol", ctx.scope, ctx.unit.code, ctx.period.token)
 circle = query("three_minute_circle", ctx.scope, ctx.unit.code, speed_kmh=float(speed))
 kpi_tiles([
-    Tile("patrol_coverage", "网格巡逻覆盖率", pct(cov["coverage"]), "",
-         f"{num(cov['covered'])}/{num(cov['cells'])} 个网格"),
-    Tile("double_patrol", "一日双巡达标率", pct(twice["compliance"]), "", "网格·日 中巡逻≥2次的比例"),
+    metric_tile("patrol_coverage", cov, f"{num(cov['covered'])}/{num(cov['cells'])} 个网格"),
+    metric_tile("double_patrol", twice, "网格·日 中巡逻≥2次的比例"),
     Tile("circle_area", "三分钟巡逻圈·面积", pct(circle["area_share"]), "", f"半径 {circle['radius_m']:.0f} 米"),
     Tile("circle_pop", "三分钟巡逻圈·人口", pct(circle["population_share"]), "",
          f"楼栋 {pct(circle['building_share'])} · 岗点 {circle['posts']} 个"),

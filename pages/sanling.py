@@ -6,11 +6,17 @@ from common.fmt import pct
 from components import charts
 from components.context import page_start
 from components.data import query, target_values
+from components.kpi import kpi_tiles
+from components.metrics import metric_tile
 from components.tables import table
 
 ctx = page_start("三零创建", "sanling")
 targets = target_values(ctx.db)
 
+now = query("sanling_compliance", ctx.scope, ctx.unit.code, ctx.period.token)
+judged = f"{now['month']} 研判" if now["month"] else "尚无研判"
+kpi_tiles([metric_tile(f"{kind}_compliance", now, f"{judged} · {now[f'{kind}_compliant']}/{now[f'{kind}_subjects']} 个")
+           for kind in ("village", "enterprise")])
 monthly = query("compliance_monthly", ctx.scope, ctx.unit.code, ctx.period.token)
 c1, c2 = st.columns(2)
 for col, kind, target_key, label in ((c1, "village", "village_compliance", "村(社区)"),

@@ -15,6 +15,7 @@ from fpdf.enums import TableBordersLayout, TableCellFillMode, WrapMode, XPos, YP
 
 from common.colors import WARNING_COLORS
 from common.fmt import num, pct
+from data_access.queries import catalogue
 
 from . import charts, static_map
 from .snapshot import SECTIONS, WARNING_LABELS, Snapshot, Table
@@ -287,9 +288,9 @@ def _cover(pdf: SnapshotPDF) -> None:
         scope = "全部单位" if s.scope.is_all else f"本账号所辖范围（{s.crumbs[0] if s.crumbs else ''}）"
         pdf.multi_cell(0, 4.6, "本期内容：" + "、".join(parts) + f" ｜ 编制：{s.author} ｜ 数据范围：{scope}",
                        align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-        pdf.multi_cell(0, 4.6, "口径：事件按上报时间统计，本期上报的事件中截至生成时已办结的计为办结；"
-                               "办结率＝办结÷上报；超期＝办结晚于办理时限或逾期未办结；"
-                               "“三零”达标率＝达标主体月数÷研判主体月数；巡逻覆盖率＝本期至少巡逻一次的网格÷网格总数。",
+        pdf.multi_cell(0, 4.6, "口径（指标目录）：" + "".join(
+            f"{catalogue.metric(k).label}：{catalogue.metric(k).definition}"
+            for k in ("closure_rate", "overdue", "village_compliance", "patrol_coverage")),
                        align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
 
@@ -475,7 +476,8 @@ def _sanling(pdf: SnapshotPDF) -> None:
             pdf.cell(w - 6, 6.5, f"{pct(rate)}  （{num(ok)} / {num(n)}）  {verdict}")
     pdf.set_y(y + 19)
     more = f"此处列出前 {PDF_SANLING_ROWS} 个，完整清单见 Excel 导出。" if len(t.data) > PDF_SANLING_ROWS else ""
-    pdf.note(f"本期研判未达标的创建主体共 {len(t.data):,} 个次。" + more)
+    month = s.sanling["month"].iat[0] if s.sanling is not None and len(s.sanling) else None
+    pdf.note(f"{month or '本期'} 研判未达标的创建主体共 {len(t.data):,} 个。" + more)
     if t.data.empty:
         return
     pdf.data_table(t, max_rows=PDF_SANLING_ROWS, font_size=8)

@@ -18,6 +18,7 @@ from sqlalchemy import Engine
 
 from data_access import vocab
 from data_access.filters import Period, Scope, Unit
+from data_access.queries import catalogue, patrol, sanling
 from data_access.queries import events as ev
 from data_access.queries import indicators as ind
 from data_access.queries import report_data as rd
@@ -140,11 +141,6 @@ def _count_row(key, label, cur, prev, unit="件") -> dict:
             "change_unit": "%", "target": None, "met": "—", "_kind": "int"}
 
 
-def _source_rate(df: pd.DataFrame, code: str) -> float:
-    hit = df.loc[df["code"] == code, "closure_rate"]
-    return float(hit.iloc[0]) if len(hit) else float("nan")
-
-
 def _warnings(engine, scope, unit, period, as_of) -> tuple[pd.DataFrame, dict]:
     """The children's warnings (worst first) and the unit's own, from the four-colour engine."""
     uw = wn.unit_warning(engine, scope, unit, period, as_of=as_of)
@@ -178,33 +174,15 @@ def build_snapshot(engine: Engine, scope: Scope, unit: Unit, period: Period, *, 
     snap.headline, snap.headline_prev = k, kp
     # overdue figures rest on deadlines counted in working days: say so when a year of them has no calendar
     snap.calendar_note = calendar_note(years_spanned(*ev.deadline_span(engine, scope, unit, period)))
-    by_src, by_src_p = (ev.closure_by(engine, scope, unit, p, "source", as_of=as_of) for p in (period, prev))
-    by_wh, by_wh_p = (ev.closure_by(engine, scope, unit, p, "whistle", as_of=as_of) for p in (period, prev))
-    sl, sl_p = (rd.sanling_summary(engine, scope, unit, p) for p in (period, prev))
-    pa, pa_p = (rd.patrol_summary(engine, scope, unit, p) for p in (period, prev))
+    by_src = ev.closure_by(engine, scope, unit, period, "source", as_of=as_of)
+    sl = sanling.compliance_by_kind(engine, scope, unit, period).rename(
+        columns={"subjects": "judged", "rate": "compliance_rate"})
+    pa = patrol.patrol_summary(engine, scope, unit, period)
     snap.sanling, snap.patrol = sl, pa
-    sl_rate = dict(zip(sl["kind"], sl["compliance_rate"]))
-    sl_rate_p = dict(zip(sl_p["kind"], sl_p["compliance_rate"]))
-    rows = [
-        _count_row("reported", "事件上报", k["reported"], kp["reported"]),
-        _count_row("closed", "事件办结", k["closed"], kp["closed"]),
-        _rate_row("closure_rate", "事件办结率", k["closure_rate"], kp["closure_rate"], targets["closure_rate"]),
-        _rate_row("closure_rate_grid", "网格员上报办结率", _source_rate(by_src, "grid"),
-                  _source_rate(by_src_p, "grid"), targets["closure_rate_grid"]),
-        _rate_row("closure_rate_app", "群众APP办结率", _source_rate(by_src, "app"), _source_rate(by_src_p, "app"),
-                  targets["closure_rate_app"]),
-        _rate_row("closure_rate_key", "重点哨办结率", _source_rate(by_wh, "key"), _source_rate(by_wh_p, "key"),
-                  targets["closure_rate_key"]),
-        _count_row("overdue", "超期事件", k["overdue"], kp["overdue"]),
-        _count_row("overdue_open", "超期未办结", k["overdue_open"], kp["overdue_open"]),
-        _count_row("key", "重点哨事件", k["key"], kp["key"]),
-        _rate_row("village_compliance", "村(社区)“三零”达标率", sl_rate["village"], sl_rate_p["village"],
-                  targets["village_compliance"]),
-        _rate_row("enterprise_compliance", "企事业单位“三零”达标率", sl_rate["enterprise"],
-                  sl_rate_p["enterprise"], targets["enterprise_compliance"]),
-        _rate_row("patrol_coverage", "网格巡逻覆盖率", pa["coverage"], pa_p["coverage"], targets["patrol_coverage"]),
-        _count_row("patrols", "巡逻次数", pa["patrols"], pa_p["patrols"], "次"),
-    ]
+    # the 关键指标 table is the metric catalogue: one row per metric, computed by its own function
+    cur, old = (catalogue.metric_values(engine, scope, unit, p, as_of=as_of) for p in (period, prev))
+    rows = [_rate_row(m.key, m.label, cur[m.key], old[m.key], targets.get(m.target)) if m.is_rate
+            else _count_row(m.key, m.label, cur[m.key], old[m.key], m.unit) for m in catalogue.METRICS]
     kpis = pd.DataFrame(rows)
     snap.tables["kpis"] = Table("kpis", "关键指标", [
         Col("label", "指标", "text", 2.6), Col("value", "本期", "row", 1.1), Col("previous", "上期", "row", 1.1),
@@ -217,10 +195,8 @@ def build_snapshot(engine: Engine, scope: Scope, unit: Unit, period: Period, *, 
         Col("label", "来源", "text", 1.4), Col("reported", "上报", "int", 1.0), Col("closed", "办结", "int", 1.0),
         Col("closure_rate", "办结率", "pct", 1.0), Col("overdue_open", "超期未办结", "int", 1.1)],
         src.drop(columns="_o").reset_index(drop=True))
-    snap.gauges = [("事件办结率", k["closure_rate"], targets["closure_rate"]),
-                   ("网格员上报办结率", _source_rate(by_src, "grid"), targets["closure_rate_grid"]),
-                   ("群众APP办结率", _source_rate(by_src, "app"), targets["closure_rate_app"]),
-                   ("重点哨办结率", _source_rate(by_wh, "key"), targets["closure_rate_key"])]
+    snap.gauges = [(catalogue.metric(key).label, cur[key], targets[catalogue.metric(key).target])
+                   for key in ("closure_rate", "closure_rate_grid", "closure_rate_app", "closure_rate_key")]
 
     step(0.3, "四色预警研判")
     warn, snap.own_warning = _warnings(engine, scope, unit, period, as_of)
@@ -302,8 +278,9 @@ def build_snapshot(engine: Engine, scope: Scope, unit: Unit, period: Period, *, 
             Col("unit_name", "所属单位", "text", 1.4), Col("l1_name", "所属街道(乡镇)", "text", 1.4),
             Col("month", "研判月份", "date", 1.1), Col("broken", "未达标项", "text", 1.0),
             Col("note", "情况说明", "text", 1.7)], bad,
-            note="；".join(f"{r.kind_label}{r.compliant:,}/{r.judged:,} 达标（{_pct(r.compliance_rate)}）"
-                          for r in sl.itertuples()))
+            note=(f"研判月份 {sl['month'].iat[0]}：" if sl["month"].iat[0] else "尚无研判：")
+            + "；".join(f"{r.kind_label}{r.compliant:,}/{r.judged:,} 达标（{_pct(r.compliance_rate)}）"
+                       for r in sl.itertuples()))
 
     step(0.75, "趋势")
     if snap.has("trend"):
@@ -350,7 +327,7 @@ def _highlights(snap: Snapshot, targets: dict[str, float]) -> list[str]:
                 f"{r.name}（{r.overdue_open} 件）" for r in top.itertuples()) + "。")
     if snap.sanling is not None:
         bad = snap.tables.get("sanling")
-        n_bad = f"，未达标主体 {len(bad.data):,} 个次" if bad is not None else ""
+        n_bad = f"，未达标主体 {len(bad.data):,} 个" if bad is not None else ""
         out.append("“三零”创建：" + "，".join(f"{r.kind_label}达标率 {_pct(r.compliance_rate)}"
                                            for r in snap.sanling.itertuples()) + n_bad + "。")
     pa = snap.patrol

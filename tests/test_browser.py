@@ -13,6 +13,7 @@ from data_access.db.engine import get_engine
 from data_access.filters import Scope, parse_period
 from data_access.queries import events as ev
 from data_access.queries import indicators as ind
+from data_access.queries import patrol, sanling
 from data_access.queries.units import home_unit
 
 from .conftest import ARTIFACTS, DATA_AS_OF, FROZEN_NOW, display_token
@@ -97,13 +98,13 @@ def test_wall_figures_equal_data_access(browser, app_server, district_url):
     unit = home_unit(eng, scope)
     period = parse_period("2026-09")
     k = ev.event_kpis(eng, scope, unit, period, as_of=DATA_AS_OF)
-    s = ind.sanling_compliance(eng, scope, unit, period)
+    s = sanling.sanling_compliance(eng, scope, unit, period)
     expected = {"reported": num(k["reported"]), "closed": num(k["closed"]), "closure_rate": pct(k["closure_rate"]),
                 "overdue": num(k["overdue"]), "village_rate": pct(s["village_rate"]),
                 "enterprise_rate": pct(s["enterprise_rate"]),
                 "petitions": num(ind.petition_stats(eng, scope, unit, period, as_of=DATA_AS_OF)["total"]),
                 "camera_online": pct(ind.camera_stats(eng, scope, unit)["online_rate"]),
-                "patrol_coverage": pct(ind.patrol_coverage(eng, scope, unit, period)["coverage"])}
+                "patrol_coverage": pct(patrol.patrol_coverage(eng, scope, unit, period)["coverage"])}
     ctx, page, _ = open_page(browser, f"{app_server}/?kiosk=1&period=2026-09&token={display_token(district_url)}")
     try:
         wait_rendered(page, selector='[data-kpi="patrol_coverage"]')

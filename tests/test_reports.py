@@ -32,6 +32,7 @@ from data_access.db.engine import get_engine
 from data_access.errors import OutOfScopeError
 from data_access.filters import Scope, month_period, parse_period
 from data_access.queries import events as ev
+from data_access.queries import patrol, sanling
 from data_access.queries import report_data as rd
 from data_access.queries import units as un
 from data_access.queries import warnings as wn
@@ -72,20 +73,20 @@ def _judgements(engine) -> pd.DataFrame:
     return df[(df["month"] >= PERIOD.start) & (df["month"] < PERIOD.end)]
 
 
-def test_sanling_summary_matches_raw_rows(tiny_engine):
-    """Compliance per kind equals a pandas count over judgements in the period, also under a scope."""
+def test_sanling_compliance_matches_raw_rows(tiny_engine):
+    """Compliance per kind equals a pandas count over the judgements of the (judged) month, also under a scope."""
     j = _judgements(tiny_engine)
     assert len(j) > 20
     for scope, unit, rows in ((Scope.all(), _root(tiny_engine), j),
                               (Scope(_sub(tiny_engine, 1).code, 1), _sub(tiny_engine, 1),
                                j[j["l1_code"] == _sub(tiny_engine, 1).code])):
-        got = rd.sanling_summary(tiny_engine, scope, unit, PERIOD).set_index("kind")
+        got = sanling.compliance_by_kind(tiny_engine, scope, unit, PERIOD).set_index("kind")
         for kind in ("village", "enterprise"):
             part = rows[rows["kind"] == kind]
-            assert got.loc[kind, "judged"] == len(part)
+            assert got.loc[kind, "subjects"] == len(part)
             assert got.loc[kind, "compliant"] == int(part["compliant"].astype(bool).sum())
             if len(part):
-                assert got.loc[kind, "compliance_rate"] == pytest.approx(part["compliant"].astype(bool).mean())
+                assert got.loc[kind, "rate"] == pytest.approx(part["compliant"].astype(bool).mean())
 
 
 def test_sanling_noncompliant_lists_every_broken_subject(tiny_engine):
@@ -106,7 +107,7 @@ def test_patrol_summary_and_children_match_raw_rows(tiny_engine):
     visits = visits[(visits["visited_on"] >= PERIOD.start) & (visits["visited_on"] < PERIOD.end)]
     cells = units[units["level"] == 4]
     root = _root(tiny_engine)
-    got = rd.patrol_summary(tiny_engine, Scope.all(), root, PERIOD)
+    got = patrol.patrol_summary(tiny_engine, Scope.all(), root, PERIOD)
     assert got["cells"] == len(cells)
     assert got["covered"] == visits["unit_code"].nunique() > 0
     assert got["coverage"] == pytest.approx(got["covered"] / got["cells"])
@@ -167,7 +168,7 @@ def test_snapshot_figures_equal_data_access(tiny_engine):
             assert kpis.loc[key, col] == pytest.approx(k[key])
         src = ev.closure_by(tiny_engine, Scope.all(), root, period, "source", as_of=AS_OF).set_index("code")
         assert kpis.loc["closure_rate_grid", col] == pytest.approx(src.loc["grid", "closure_rate"])
-        cov = rd.patrol_summary(tiny_engine, Scope.all(), root, period)["coverage"]
+        cov = patrol.patrol_coverage(tiny_engine, Scope.all(), root, period)["coverage"]
         assert kpis.loc["patrol_coverage", col] == pytest.approx(cov)
     assert kpis.loc["closure_rate", "met"] == ("达标" if kpis.loc["closure_rate", "value"] >= 0.95 else "未达标")
     assert kpis.loc["reported", "change"] == pytest.approx(

@@ -139,6 +139,17 @@ def closure_by(engine: Engine, scope: Scope, unit: Unit, period: Period, by: str
     return df.sort_values("reported", ascending=False, ignore_index=True)
 
 
+def closure_rates(engine: Engine, scope: Scope, unit: Unit, period: Period, *, as_of: datetime) -> dict:
+    """Closure rate (0–1, NaN when none reported) of three streams of the period's events, from
+    :func:`closure_by`: keys grid (网格员上报), app (群众APP), key (重点哨)."""
+    def rate(by: str, code: str) -> float:
+        df = closure_by(engine, scope, unit, period, by, as_of=as_of)
+        hit = df.loc[df["code"] == code, "closure_rate"]
+        return float(hit.iloc[0]) if len(hit) else float("nan")
+
+    return {"grid": rate("source", "grid"), "app": rate("source", "app"), "key": rate("whistle", "key")}
+
+
 def child_event_kpis(engine: Engine, scope: Scope, unit: Unit, period: Period,
                      flt: EventFilter | None = None, *, as_of: datetime,
                      use_rollup: bool | None = None) -> pd.DataFrame:

@@ -1,7 +1,9 @@
 """Headline indicators beside the event loop, as the overview and the PDF show them.
 
 Each function returns a small dict (documented keys) for one unit and period; the
-thematic pages break the same figures down further.
+thematic pages break the same figures down further. 三零 compliance lives in
+:mod:`data_access.queries.sanling`, patrol coverage in :mod:`data_access.queries.patrol`; the
+metric catalogue (:mod:`data_access.queries.catalogue`) lists which function computes which figure.
 """
 
 from __future__ import annotations
@@ -18,11 +20,7 @@ from data_access.db.schema import (
     event_rollup,
     events,
     mediation_cases,
-    patrol_visits,
     petitions,
-    sanling_judgements,
-    sanling_subjects,
-    units,
 )
 from data_access.db.sqlfn import month_of
 from data_access.filters import Period, Scope, Unit, _apply_scope
@@ -53,31 +51,6 @@ def event_monthly(engine: Engine, scope: Scope, unit: Unit, period: Period, mont
     allm = pd.DataFrame({"month": span_m.strftime("%Y-%m")})
     df = allm.merge(df, on="month", how="left").fillna(0)
     return _with_rate(df)
-
-
-def sanling_compliance(engine: Engine, scope: Scope, unit: Unit, period: Period) -> dict:
-    """三零 compliance in the latest judged month up to ``period``'s end.
-
-    Keys: month ('YYYY-MM' or None), village_subjects, village_compliant, village_rate,
-    enterprise_subjects, enterprise_compliant, enterprise_rate (rates 0–1, NaN if none).
-    """
-    j, s = sanling_judgements, sanling_subjects
-    with connect(engine) as conn:
-        mq = _apply_scope(select(func.max(j.c.month)).select_from(j.join(s, s.c.id == j.c.subject_id))
-                          .where(j.c.month < period.end), s, scope, unit)
-        month = conn.execute(mq).scalar()
-        out = {"month": None}
-        counts = {}
-        if month is not None:
-            q = _apply_scope(select(s.c.kind, func.count(), func.sum(case((j.c.compliant, 1), else_=0)))
-                             .select_from(j.join(s, s.c.id == j.c.subject_id)).where(j.c.month == month),
-                             s, scope, unit).group_by(s.c.kind)
-            counts = {k: (n, c or 0) for k, n, c in conn.execute(q).all()}
-            out["month"] = pd.Timestamp(month).strftime("%Y-%m")
-    for kind in ("village", "enterprise"):
-        n, c = counts.get(kind, (0, 0))
-        out |= {f"{kind}_subjects": int(n), f"{kind}_compliant": int(c), f"{kind}_rate": _ratio(c, n)}
-    return out
 
 
 def _count_sum(engine, scope, unit, table, tcol, period: Period, *cols):
@@ -132,21 +105,3 @@ def camera_stats(engine: Engine, scope: Scope, unit: Unit) -> dict:
     with connect(engine) as conn:
         n, on = conn.execute(q).one()
     return {"cameras": int(n), "online": int(on or 0), "online_rate": _ratio(on or 0, n)}
-
-
-def patrol_coverage(engine: Engine, scope: Scope, unit: Unit, period: Period) -> dict:
-    """Share of grid cells (level-4 units under ``unit``) a patrol track passed in ``period``.
-
-    Keys: cells, covered, coverage (0–1).
-    """
-    cells_q = _apply_scope(select(func.count()).select_from(units).where(units.c.level == 4), units, scope, unit)
-    visited = select(patrol_visits.c.unit_code).where(
-        patrol_visits.c.unit_code == units.c.code, patrol_visits.c.visited_on >= period.start,
-        patrol_visits.c.visited_on < period.end).exists()
-    # one index probe per cell of the unit, instead of joining the whole city's visits of the period
-    cov_q = _apply_scope(select(func.count()).select_from(units).where(units.c.level == 4, visited),
-                         units, scope, unit)
-    with connect(engine) as conn:
-        cells = conn.execute(cells_q).scalar_one()
-        covered = conn.execute(cov_q).scalar_one()
-    return {"cells": int(cells), "covered": int(covered), "coverage": _ratio(covered, cells)}

@@ -1,4 +1,8 @@
-"""Patrol coverage (巡逻防控): cells visited, 一日双巡, the three-minute patrol circle, teams, cameras."""
+"""Patrol coverage (巡逻防控): cells visited, 一日双巡, the three-minute patrol circle, teams, cameras.
+
+One implementation of patrol coverage for every surface: :func:`_coverage` counts the cells and those
+:func:`patrolled` in the period, for a unit (:func:`patrol_coverage`) or per unit at a level (:func:`coverage_by`).
+"""
 
 from __future__ import annotations
 
@@ -19,27 +23,67 @@ def _visits_in(period: Period):
     return and_(PV.c.visited_on >= period.start, PV.c.visited_on < period.end)
 
 
+def patrolled(period: Period):
+    """True for a grid cell (a row of ``units``) a patrol track passed in ``period`` — an index probe per
+    cell, instead of joining the whole city's visits of the period. The one definition of "covered"."""
+    return select(PV.c.unit_code).where(PV.c.unit_code == units.c.code, _visits_in(period)).exists()
+
+
+def _coverage(scope: Scope, unit: Unit, period: Period, *group):
+    """cells, covered of the grid cells (level-4 units) under ``unit``: the one count behind every coverage."""
+    covered = func.coalesce(func.sum(case((patrolled(period), 1), else_=0)), 0)
+    return _apply_scope(select(*group, func.count(), covered).where(units.c.level == 4), units, scope, unit)
+
+
+def coverage_by(engine: Engine, scope: Scope, unit: Unit, period: Period, level: int) -> pd.DataFrame:
+    """Patrol coverage (巡逻覆盖率) per unit at ``level`` under ``unit``: the share of its grid cells (level-4
+    units) a patrol track passed in ``period``.
+
+    Columns: code, cells, covered, coverage (0–1, NaN without cells). Units without cells are absent.
+    """
+    grp = units.c[f"l{min(level, 4)}_code"]
+    with connect(engine) as conn:
+        df = pd.DataFrame(conn.execute(_coverage(scope, unit, period, grp).group_by(grp)).all(),
+                          columns=["code", "cells", "covered"])
+    df = df.astype({"cells": "int64", "covered": "int64"})
+    df["coverage"] = (df["covered"] / df["cells"].where(df["cells"] > 0)).astype(float)
+    return df
+
+
+def patrol_coverage(engine: Engine, scope: Scope, unit: Unit, period: Period) -> dict:
+    """:func:`coverage_by` for ``unit`` itself (the same count, without grouping).
+
+    Keys: cells, covered, coverage (0–1, NaN without cells).
+    """
+    with connect(engine) as conn:
+        cells, covered = conn.execute(_coverage(scope, unit, period)).one()
+    return {"cells": int(cells), "covered": int(covered), "coverage": covered / cells if cells else float("nan")}
+
+
+def patrol_summary(engine: Engine, scope: Scope, unit: Unit, period: Period) -> dict:
+    """:func:`patrol_coverage` plus patrols (patrols started in ``period`` whose home unit is under ``unit``)
+    and km (their total length)."""
+    pq = _apply_scope(select(func.count(), func.coalesce(func.sum(patrols.c.length_km), 0.0)).where(
+        patrols.c.started_at >= period.start_dt, patrols.c.started_at < period.end_dt), patrols, scope, unit)
+    with connect(engine) as conn:
+        n, km = conn.execute(pq).one()
+    return patrol_coverage(engine, scope, unit, period) | {"patrols": int(n), "km": float(km)}
+
+
 def coverage_by_child(engine: Engine, scope: Scope, unit: Unit, period: Period, level: int | None = None
                       ) -> pd.DataFrame:
-    """Coverage per unit at ``level`` (default: children) under ``unit``: a unit counts as covered when a
-    patrol track passed any of its level-4 cells. Also cell-level coverage inside each unit.
+    """:func:`coverage_by` per unit at ``level`` (default: children) under ``unit``, with names.
 
-    Columns: code, name, cells (level-4 cells), covered_cells, coverage (0–1, cell share), covered (bool).
+    Columns: code, name, cells (level-4 cells), covered_cells, coverage (0–1, cell share), covered (bool:
+    a patrol passed any of its cells).
     """
-    lvl = unit.level + 1 if level is None else level
-    if lvl > 4:
-        lvl = 4
-    grp = units.c[f"l{lvl}_code"]
-    cells_q = _apply_scope(select(grp, func.count()).where(units.c.level == 4), units, scope, unit).group_by(grp)
-    cov_q = _apply_scope(select(grp, func.count(distinct(PV.c.unit_code))).select_from(
-        PV.join(units, units.c.code == PV.c.unit_code)).where(_visits_in(period)), units, scope, unit).group_by(grp)
+    lvl = min(unit.level + 1 if level is None else level, 4)
     names_q = _apply_scope(select(units.c.code, units.c.name).where(units.c.level == lvl), units, scope, unit)
     with connect(engine) as conn:
-        cells = dict(conn.execute(cells_q).all())
-        cov = dict(conn.execute(cov_q).all())
         df = pd.DataFrame(conn.execute(names_q.order_by(units.c.code)).all(), columns=["code", "name"])
-    df["cells"] = df["code"].map(cells).fillna(0).astype("int64")
-    df["covered_cells"] = df["code"].map(cov).fillna(0).astype("int64")
+    cov = coverage_by(engine, scope, unit, period, lvl).set_index("code")
+    df["cells"] = df["code"].map(cov["cells"]).fillna(0).astype("int64")
+    df["covered_cells"] = df["code"].map(cov["covered"]).fillna(0).astype("int64")
     df["coverage"] = df["covered_cells"] / df["cells"].where(df["cells"] > 0)
     df["covered"] = df["covered_cells"] > 0
     return df

@@ -29,7 +29,7 @@ def load_indicators(path: str | Path | None = None) -> list[dict]:
 def score(metrics: pd.DataFrame, indicators: list[dict]) -> pd.DataFrame:
     """Pure: add one ``<metric>_score`` column (0–100) per indicator, ``score`` (weighted mean) and ``rank``
     (1 = best; ties share the better rank). A missing value scores 0 on that indicator; an indicator
-    missing for every unit (e.g. 三零 not yet judged in a running month) is left out and the other
+    missing for every unit (e.g. 三零 before any month was judged) is left out and the other
     weights are scaled up, so scores stay on the same 0–100 scale (its ``_score`` column is NaN)."""
     out = metrics.copy()
     present = [i for i in indicators if out[i["metric"]].astype(float).notna().any()]

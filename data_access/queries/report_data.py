@@ -1,16 +1,9 @@
-"""Queries the meeting snapshot (PDF / Excel) needs beyond the event metrics.
+"""Queries the meeting snapshot (PDF / Excel) needs beyond the metrics of the catalogue.
 
-三零 compliance over the period, patrol counts, per-child breakdowns, the overdue list with
-its place names, the data source and the export audit. Every query takes the caller's :class:`Scope` and applies it
-with :func:`filters._apply_scope`. (The thematic pages have their own 三零/patrol
-queries; these are the few the report needs, kept here until both are merged.)
-
-Definitions:
-
-* **三零 compliance** (达标率): judgements marked compliant / judgements in the period's
-  months (a subject judged in three months of a quarter counts three times);
-* **patrol coverage** (巡逻覆盖率): share of grid cells (level-4 units) under the unit that
-  at least one patrol passed through in the period.
+The 三零 subjects not compliant, per-child breakdowns, the overdue list with its place names, the data
+source and the export audit. Every query takes the caller's :class:`Scope` and applies it with
+:func:`filters._apply_scope`. The figures themselves (三零 compliance, patrol coverage, …) come from the
+one function each that :mod:`data_access.queries.catalogue` names, as on every other surface.
 """
 
 from __future__ import annotations
@@ -19,7 +12,7 @@ import json
 from datetime import datetime
 
 import pandas as pd
-from sqlalchemy import Engine, and_, case, distinct, func, insert, select
+from sqlalchemy import Engine, insert, select
 
 from data_access import vocab
 from data_access.db.connection import begin, connect
@@ -27,49 +20,19 @@ from data_access.db.schema import (
     audit_log,
     events,
     meta,
-    patrol_visits,
-    patrols,
     sanling_judgements,
     sanling_subjects,
     units,
 )
 from data_access.filters import Period, Scope, Unit, _apply_scope
-from data_access.queries.indicators import patrol_coverage
+from data_access.queries import patrol, sanling
 
 _ZERO_FLAGS = (("broke_petition", "零上访"), ("broke_accident", "零事故"), ("broke_case", "零案件"))
 
 
-def _sum(cond):
-    return func.coalesce(func.sum(case((cond, 1), else_=0)), 0)
-
-
-def _judged_in(period: Period):
-    return and_(sanling_judgements.c.month >= period.start, sanling_judgements.c.month < period.end)
-
-
-def sanling_summary(engine: Engine, scope: Scope, unit: Unit, period: Period) -> pd.DataFrame:
-    """三零 compliance under ``unit`` by subject kind.
-
-    Columns: kind (village | enterprise), kind_label, judged (subject-months), compliant,
-    compliance_rate (0–1, NaN when nothing was judged). Both kinds are always present.
-    """
-    q = select(sanling_subjects.c.kind, func.count().label("judged"),
-               _sum(sanling_judgements.c.compliant.is_(True)).label("compliant")).select_from(
-        sanling_subjects.join(sanling_judgements, sanling_judgements.c.subject_id == sanling_subjects.c.id)
-    ).where(_judged_in(period))
-    q = _apply_scope(q, sanling_subjects, scope, unit).group_by(sanling_subjects.c.kind)
-    with connect(engine) as conn:
-        got = {r.kind: (int(r.judged), int(r.compliant)) for r in conn.execute(q)}
-    rows = [{"kind": k, "kind_label": lab, "judged": got.get(k, (0, 0))[0], "compliant": got.get(k, (0, 0))[1]}
-            for k, lab in vocab.SUBJECT_KINDS.items()]
-    df = pd.DataFrame(rows)
-    df["compliance_rate"] = (df["compliant"] / df["judged"].where(df["judged"] > 0)).astype(float)
-    return df
-
-
 def sanling_noncompliant(engine: Engine, scope: Scope, unit: Unit, period: Period, limit: int = 500
                          ) -> pd.DataFrame:
-    """Subjects judged non-compliant in the period, newest month first.
+    """Subjects judged non-compliant in the month 三零 compliance reads (:func:`sanling.latest_judged_month`).
 
     Columns: subject_id, name, kind_label, type_label, department, unit_name (the unit the
     subject belongs to), l1_name (its subdistrict), month (date), broken (e.g. '零事故'), note.
@@ -84,7 +47,8 @@ def sanling_noncompliant(engine: Engine, scope: Scope, unit: Unit, period: Perio
         sanling_subjects.join(sanling_judgements, sanling_judgements.c.subject_id == sanling_subjects.c.id)
         .join(units, units.c.code == sanling_subjects.c.unit_code)
         .outerjoin(l1, l1.c.code == sanling_subjects.c.l1_code)
-    ).where(_judged_in(period), sanling_judgements.c.compliant.is_(False))
+    ).where(sanling_judgements.c.month == sanling.latest_judged_month(scope, unit, period),
+            sanling_judgements.c.compliant.is_(False))
     q = _apply_scope(q, sanling_subjects, scope, unit).order_by(
         sanling_judgements.c.month.desc(), sanling_subjects.c.kind.desc(), sanling_subjects.c.id).limit(int(limit))
     with connect(engine) as conn:
@@ -99,59 +63,24 @@ def sanling_noncompliant(engine: Engine, scope: Scope, unit: Unit, period: Perio
                "broken", "note"]]
 
 
-def _cells_by(scope: Scope, unit: Unit, group_col):
-    """Grid cells (level-4 units) under ``unit`` per ``group_col``: columns code, cells."""
-    return _apply_scope(select(group_col.label("code"), func.count().label("cells")).where(units.c.level == 4),
-                        units, scope, unit).group_by(group_col)
-
-
-def _covered_by(scope: Scope, unit: Unit, period: Period, group_col):
-    """Cells a patrol passed in ``period`` per ``group_col``: columns code, covered."""
-    q = select(group_col.label("code"), func.count(distinct(patrol_visits.c.unit_code)).label("covered")).select_from(
-        patrol_visits.join(units, units.c.code == patrol_visits.c.unit_code)).where(
-        patrol_visits.c.visited_on >= period.start, patrol_visits.c.visited_on < period.end)
-    return _apply_scope(q, units, scope, unit).group_by(group_col)
-
-
-def patrol_summary(engine: Engine, scope: Scope, unit: Unit, period: Period) -> dict:
-    """Patrol figures under ``unit``: cells, covered, coverage (as :func:`indicators.patrol_coverage`),
-    plus patrols (count of patrols started in the period whose home unit is under ``unit``) and km
-    (their total length)."""
-    pq = _apply_scope(select(func.count(), func.coalesce(func.sum(patrols.c.length_km), 0.0)).where(
-        patrols.c.started_at >= period.start_dt, patrols.c.started_at < period.end_dt), patrols, scope, unit)
-    with connect(engine) as conn:
-        n, km = conn.execute(pq).one()
-    return patrol_coverage(engine, scope, unit, period) | {"patrols": int(n), "km": float(km)}
-
-
 def child_breakdown(engine: Engine, scope: Scope, unit: Unit, period: Period) -> pd.DataFrame:
-    """三零 compliance and patrol coverage for each direct child of ``unit``.
+    """三零 compliance (:func:`sanling.compliance_by_child`) and patrol coverage (:func:`patrol.coverage_by`) for
+    each direct child of ``unit``.
 
-    Columns: code, judged, compliant, compliance_rate (0–1, NaN when nothing was judged),
-    cells, covered, coverage (0–1, NaN without cells). One row per child (inside ``scope``),
-    ordered by code; empty for a unit at the lowest level.
+    Columns: code, judged (subjects judged), compliant, compliance_rate (0–1, NaN when nothing was judged),
+    cells, covered, coverage (0–1, NaN without cells). One row per child (inside ``scope``), ordered by
+    code; empty for a unit at the lowest level.
     """
     cols = ["code", "judged", "compliant", "compliance_rate", "cells", "covered", "coverage"]
     if unit.level >= 4:
         return pd.DataFrame(columns=cols)
     lv = unit.level + 1
     kids = _apply_scope(select(units.c.code).where(units.c.parent_code == unit.code), units, scope)
-    sl = select(sanling_subjects.c[f"l{lv}_code"].label("code"), func.count().label("judged"),
-                _sum(sanling_judgements.c.compliant.is_(True)).label("compliant")).select_from(
-        sanling_subjects.join(sanling_judgements, sanling_judgements.c.subject_id == sanling_subjects.c.id)
-    ).where(_judged_in(period))
-    sl = _apply_scope(sl, sanling_subjects, scope, unit).group_by(sanling_subjects.c[f"l{lv}_code"])
     with connect(engine) as conn:
         df = pd.DataFrame(conn.execute(kids).all(), columns=["code"])
-        parts = [
-            pd.DataFrame(conn.execute(sl).all(), columns=["code", "judged", "compliant"]),
-            pd.DataFrame(conn.execute(_cells_by(scope, unit, units.c[f"l{lv}_code"])).all(),
-                         columns=["code", "cells"]),
-            pd.DataFrame(conn.execute(_covered_by(scope, unit, period, units.c[f"l{lv}_code"])).all(),
-                         columns=["code", "covered"]),
-        ]
-    for part in parts:
-        df = df.merge(part, on="code", how="left")
+    sl = sanling.compliance_by_child(engine, scope, unit, period, lv)[["code", "subjects", "compliant"]]
+    cov = patrol.coverage_by(engine, scope, unit, period, lv)[["code", "cells", "covered"]]
+    df = df.merge(sl.rename(columns={"subjects": "judged"}), on="code", how="left").merge(cov, on="code", how="left")
     df = df.fillna(0).astype({c: "int64" for c in ("judged", "compliant", "cells", "covered")})
     df["compliance_rate"] = (df["compliant"] / df["judged"].where(df["judged"] > 0)).astype(float)
     df["coverage"] = (df["covered"] / df["cells"].where(df["cells"] > 0)).astype(float)

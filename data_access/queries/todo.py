@@ -5,13 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 
 import pandas as pd
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, select
 
 from data_access.db.connection import connect
-from data_access.db.schema import patrol_visits, sanling_judgements, sanling_subjects, units
+from data_access.db.schema import sanling_judgements, sanling_subjects, units
 from data_access.errors import OutOfScopeError
 from data_access.filters import Period, Scope, Unit, _apply_scope
 from data_access.queries import events as ev
+from data_access.queries.patrol import patrolled
+from data_access.queries.sanling import latest_judged_month
 from data_access.vocab import SUBJECT_TYPES
 from data_access.workdays import add_workdays, workdays_between
 
@@ -41,18 +43,16 @@ def noncompliant_subjects(engine: Engine, scope: Scope, unit: Unit, period: Peri
     Columns: month, name, kind, subject_type, type_label, department, unit_code, broke (Chinese), note.
     """
     s, j = sanling_subjects, sanling_judgements
-    mq = _apply_scope(select(func.max(j.c.month)).select_from(j.join(s, s.c.id == j.c.subject_id))
-                      .where(j.c.month < period.end), s, scope, unit)
     cols = ["month", "name", "kind", "subject_type", "type_label", "department", "unit_code", "broke", "note"]
+    q = _apply_scope(select(j.c.month, s.c.name, s.c.kind, s.c.subject_type, s.c.department, s.c.unit_code,
+                            j.c.broke_petition, j.c.broke_accident, j.c.broke_case, j.c.note)
+                     .select_from(j.join(s, s.c.id == j.c.subject_id))
+                     .where(j.c.month == latest_judged_month(scope, unit, period), j.c.compliant.is_(False)),
+                     s, scope, unit).order_by(s.c.name)
     with connect(engine) as conn:
-        month = conn.execute(mq).scalar()
-        if month is None:
-            return pd.DataFrame(columns=cols)
-        q = _apply_scope(select(j.c.month, s.c.name, s.c.kind, s.c.subject_type, s.c.department, s.c.unit_code,
-                                j.c.broke_petition, j.c.broke_accident, j.c.broke_case, j.c.note)
-                         .select_from(j.join(s, s.c.id == j.c.subject_id))
-                         .where(j.c.month == month, j.c.compliant.is_(False)), s, scope, unit).order_by(s.c.name)
         rows = conn.execute(q).mappings().all()
+    if not rows:
+        return pd.DataFrame(columns=cols)
     df = pd.DataFrame(rows, columns=["month", "name", "kind", "subject_type", "department", "unit_code",
                                      "broke_petition", "broke_accident", "broke_case", "note"])
     df["type_label"] = df["subject_type"].map(lambda t: SUBJECT_TYPES.get(t, (t, ""))[0])
@@ -63,10 +63,8 @@ def noncompliant_subjects(engine: Engine, scope: Scope, unit: Unit, period: Peri
 
 def uncovered_cells(engine: Engine, scope: Scope, unit: Unit, period: Period, limit: int = 500) -> pd.DataFrame:
     """Grid cells (level-4 units under ``unit``) no patrol track passed in ``period``: code, name, parent_code."""
-    visited = select(patrol_visits.c.unit_code).where(patrol_visits.c.visited_on >= period.start,
-                                                      patrol_visits.c.visited_on < period.end).distinct()
     q = _apply_scope(select(units.c.code, units.c.name, units.c.parent_code)
-                     .where(units.c.level == 4, units.c.code.not_in(visited)), units, scope, unit)
+                     .where(units.c.level == 4, ~patrolled(period)), units, scope, unit)
     with connect(engine) as conn:
         return pd.DataFrame(conn.execute(q.order_by(units.c.code).limit(int(limit))).all(),
                             columns=["code", "name", "parent_code"])

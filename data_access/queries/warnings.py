@@ -14,12 +14,13 @@ from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
-from sqlalchemy import Engine, case, func, select
+from sqlalchemy import Engine, func, select
 
 from data_access.db.connection import connect
-from data_access.db.schema import events, petitions, sanling_judgements, sanling_subjects, units
+from data_access.db.schema import events, petitions, units
 from data_access.filters import Period, Scope, Unit, _apply_scope
 from data_access.queries import events as ev
+from data_access.queries.sanling import compliance_by_child
 
 RULES_PATH = Path(__file__).resolve().parents[2] / "config" / "warning_rules.toml"
 LEVELS = ("red", "orange", "yellow", "blue")  # most severe first
@@ -139,7 +140,7 @@ def unit_metrics(engine: Engine, scope: Scope, unit: Unit, period: Period, level
     Columns: code, name, parent_code, reported, closed, closure_rate, due (events whose deadline has
     passed or that are closed), due_closure_rate (1 − overdue_open / due), overdue, overdue_open,
     overdue_share, overdue_open_share, key, key_open, subjects, broken_zeros (三零 subjects not
-    compliant in the latest judged month of the period), broken_share, petitions, petitions_prev,
+    compliant in the month 三零 compliance reads: sanling.latest_judged_month), broken_share, petitions, petitions_prev,
     petition_growth (ratio − 1, NaN without base).
     """
     lvl = unit.level + 1 if level is None else level
@@ -157,9 +158,6 @@ def unit_metrics(engine: Engine, scope: Scope, unit: Unit, period: Period, level
     key_q = ev._open_overdue_query([gcol, func.count()], scope, unit, period, None, None) \
         .where(events.c.whistle == "key").group_by(gcol)
     open_q = ev._open_overdue_query([gcol, func.count()], scope, unit, period, None, None).group_by(gcol)
-    s, j = sanling_subjects, sanling_judgements
-    month_q = _apply_scope(select(func.max(j.c.month)).select_from(j.join(s, s.c.id == j.c.subject_id))
-                           .where(j.c.month >= period.start, j.c.month < period.end), s, scope, unit)
     pcol = petitions.c[f"l{lvl}_code"]
 
     def pet_q(p: Period):
@@ -171,15 +169,10 @@ def unit_metrics(engine: Engine, scope: Scope, unit: Unit, period: Period, level
         df = pd.DataFrame(conn.execute(names_q).all(), columns=["code", "name", "parent_code"])
         key_open = dict(conn.execute(key_q).all())
         open_all = dict(conn.execute(open_q).all())
-        month = conn.execute(month_q).scalar()
-        broken = {}
-        if month is not None:
-            bq = _apply_scope(select(s.c[f"l{lvl}_code"], func.sum(case((j.c.compliant, 0), else_=1)), func.count())
-                              .select_from(j.join(s, s.c.id == j.c.subject_id)).where(j.c.month == month),
-                              s, scope, unit).group_by(s.c[f"l{lvl}_code"])
-            broken = {c: (b, n) for c, b, n in conn.execute(bq).all()}
         pet = dict(conn.execute(pet_q(period)).all())
         pet_prev = dict(conn.execute(pet_q(period.comparable_previous(as_of.date()))).all())
+    zeros = compliance_by_child(engine, scope, unit, period, lvl)
+    broken = {c: (b, n) for c, b, n in zip(zeros["code"], zeros["noncompliant"], zeros["subjects"])}
     df = df.merge(figures, on="code", how="left")
     for c in ("reported", "closed", "overdue", "overdue_open", "key"):
         df[c] = df[c].fillna(0).astype("int64")
