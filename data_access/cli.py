@@ -100,6 +100,8 @@ def cmd_users(args) -> int:
             raise SystemExit("两次输入不一致 / passwords differ")
         return pw
 
+    if args.action in ("api-key", "revoke-api-key"):
+        return _api_key(eng, args, actor)
     if args.action == "list":
         with connect(eng) as conn:
             rows = conn.execute(select(users.c.username, users.c.role, users.c.unit_code, users.c.display_name,
@@ -112,7 +114,11 @@ def cmd_users(args) -> int:
     if not args.username:
         print("错误 / error: username required", file=sys.stderr)
         return 2
+    args.role = args.role or "staff"
     if args.action == "add":
+        if args.role not in ("leader", "staff", "display", "admin"):
+            print("错误 / error: --role must be leader|staff|display|admin", file=sys.stderr)
+            return 2
         if args.role == "staff" and not args.unit:
             print("错误 / error: a staff account needs --unit CODE", file=sys.stderr)
             return 2
@@ -147,6 +153,29 @@ def cmd_users(args) -> int:
         print(json.dumps({"revoked": n}))
         return 0
     print(json.dumps({"ok": True, "action": args.action, "username": args.username}, ensure_ascii=False))
+    return 0
+
+
+def _api_key(eng, args, actor: str) -> int:
+    """users api-key NAME --unit CODE [--role source|reader] [--note T] / users revoke-api-key NAME."""
+    from data_access.accounts import api_keys
+
+    if not args.username:
+        print("错误 / error: key name required", file=sys.stderr)
+        return 2
+    if args.action == "revoke-api-key":
+        ok = api_keys.revoke_key(eng, args.username, actor)
+        print(json.dumps({"revoked": ok, "name": args.username}, ensure_ascii=False))
+        return 0 if ok else 1
+    if not args.unit:
+        print("错误 / error: an API key needs --unit CODE", file=sys.stderr)
+        return 2
+    role = args.role or "source"
+    if role not in api_keys.API_ROLES:
+        print("错误 / error: an API key's --role is source or reader", file=sys.stderr)
+        return 2
+    key = api_keys.create_key(eng, args.username, args.unit, role, args.note, actor)
+    print(json.dumps({"name": args.username, "role": role, "unit": args.unit, "key": key}, ensure_ascii=False))
     return 0
 
 
@@ -223,12 +252,14 @@ def build_parser() -> argparse.ArgumentParser:
     _db(p)
     p.add_argument("--level", type=int, choices=range(5), default=None)
     p.set_defaults(func=cmd_export_grids)
-    p = sub.add_parser("users", help="accounts: add|list|set-password|disable|enable|display-token|revoke-tokens")
+    p = sub.add_parser("users", help="accounts: add|list|set-password|disable|enable|display-token|revoke-tokens"
+                                     "|api-key|revoke-api-key")
     _db(p)
     p.add_argument("action", choices=["add", "list", "set-password", "disable", "enable", "display-token",
-                                      "revoke-tokens"])
-    p.add_argument("username", nargs="?")
-    p.add_argument("--role", choices=["leader", "staff", "display", "admin"], default="staff")
+                                      "revoke-tokens", "api-key", "revoke-api-key"])
+    p.add_argument("username", nargs="?", help="the account, or the API key's name")
+    p.add_argument("--role", choices=["leader", "staff", "display", "admin", "source", "reader"], default=None,
+                   help="account: leader|staff|display|admin (default staff); API key: source|reader (default source)")
     p.add_argument("--unit", default=None, help="scope root unit code (staff: required; display: optional)")
     p.add_argument("--display-name", default=None)
     p.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
