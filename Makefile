@@ -6,7 +6,7 @@ PORT ?= 8501
 DB_FILE := data/demo.db
 
 .PHONY: run test setup demo lint clean bench
-export REQUIRE_POSTGRES REQUIRE_BROWSER
+export REQUIRE_POSTGRES REQUIRE_BROWSER REQUIRE_MARIADB
 
 $(BIN)/activate: requirements.txt requirements-dev.txt
 	$(PY) -m venv $(VENV)

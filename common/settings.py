@@ -109,6 +109,10 @@ SETTINGS: tuple[Setting, ...] = (
             "at least 10); more are answered 429", positive_int, "live"),
     Setting("API_MAX_BODY_MB", 20.0, "a POST /api/v1/events body larger than this is answered 413 unread",
             positive_float, "live"),
+    Setting("SYNC_RETRY_S", 2.0, "sync: first wait before a failed source is tried again (doubles, up to its "
+            "`every`)", positive_float, "live"),
+    Setting("SYNC_RETRIES", 3, "sync --once: failures in a row after which a source is given up for this run",
+            non_negative_int, "live"),
     Setting("FRESHNESS_FILE", None, "freshness thresholds per event source; unset: config/freshness.toml", text,
             "live"),
 )

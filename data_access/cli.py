@@ -78,6 +78,27 @@ def cmd_simulate(args) -> int:
     return 0
 
 
+def cmd_sync(args) -> int:
+    """sync --config FILE [--once] [--source NAME]: last line JSON {"sources": [...]}; exit 1 when a
+    source failed (--once) or is unknown."""
+    from data_access.db.engine import get_engine
+    from data_access.sync import load_config, sync
+
+    sources = load_config(args.config)
+    if args.source:
+        sources = [s for s in sources if s.name in args.source]
+        if not sources:
+            print(f"错误 / error: no source named {', '.join(args.source)} in {args.config}", file=sys.stderr)
+            return 2
+    out: list[dict] = []
+    try:
+        out = sync(get_engine(args.db), sources, once=args.once, log=lambda m: print(m, file=sys.stderr))
+    except KeyboardInterrupt:
+        pass
+    print(json.dumps({"sources": out}, ensure_ascii=False, default=str))
+    return 1 if any("error" in s for s in out) else 0
+
+
 def cmd_users(args) -> int:
     """users add|list|set-password|disable|enable|display-token|revoke-tokens."""
     import getpass
@@ -281,6 +302,13 @@ def build_parser() -> argparse.ArgumentParser:
         else:
             p.add_argument("--encoding", default="auto", help="auto | utf-8 | gbk")
         p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("sync", help="pull events from front-end databases (TOML config, see config/sync.example.toml)")
+    _db(p)
+    p.add_argument("--config", required=True, help="the sources (TOML, [[source]] tables)")
+    p.add_argument("--once", action="store_true", help="read every source up to date once, then stop")
+    p.add_argument("--source", action="append", default=None, help="only this source (repeatable)")
+    p.set_defaults(func=cmd_sync)
 
     p = sub.add_parser("simulate", help="insert and close events live (demo of a moving wall)")
     _db(p)
