@@ -72,7 +72,11 @@ def cmd_simulate(args) -> int:
     from data_access.demo.simulate import run
 
     try:
-        run(get_engine(args.db), args.rate, args.minutes, args.interval, args.seed)
+        if args.api and not (args.key or os.environ.get("SIMULATE_API_KEY")):
+            print("错误 / error: --api needs --key (a source key) or SIMULATE_API_KEY", file=sys.stderr)
+            return 2
+        run(get_engine(args.db), args.rate, args.minutes, args.interval, args.seed,
+            api=args.api, key=args.key or os.environ.get("SIMULATE_API_KEY"))
     except KeyboardInterrupt:
         pass
     return 0
@@ -316,6 +320,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--minutes", type=float, default=None, help="stop after this many minutes (default: never)")
     p.add_argument("--interval", type=float, default=5.0, help="seconds between ticks")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--api", default=None, help="post to this running app (e.g. http://127.0.0.1:8501); "
+                                               "default: the API's ingest function in this process")
+    p.add_argument("--key", default=None, help="a source API key for --api (or SIMULATE_API_KEY)")
     p.set_defaults(func=cmd_simulate)
     return parser
 

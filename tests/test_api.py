@@ -291,3 +291,27 @@ def test_served_by_the_app_process(tmp_path):
             assert json.loads(resp.read())["imported"] == 1
         with urllib.request.urlopen(f"{base}/api/v1/openapi.json", timeout=10) as resp:
             assert "/api/v1/events" in json.loads(resp.read())["paths"]
+
+
+def test_simulator_posts_through_the_api(url, client):
+    """`simulate --api`: new events and the next stage of open ones arrive through POST /api/v1/events."""
+    import numpy as np
+
+    from data_access.demo.simulate import feed_tick, http_poster, ingest_poster
+
+    eng = get_engine(url)
+    root = un.home_unit(eng, Scope.all()).code
+    name, key = _key(url, unit=root)
+    with eng.connect() as conn:
+        before = conn.execute(select(func.count()).select_from(events)).scalar()
+        oldest = conn.execute(select(events.c.id, events.c.status).where(events.c.closed_at.is_(None))
+                              .order_by(events.c.reported_at)).first()
+    out = feed_tick(eng, http_poster(client.base, key), np.random.default_rng(1), 5, 3, NOW)
+    assert out["inserted"] == 5 and out["advanced"] == 3 and out["rejected"] == 0 and out["imported"] == 8
+    with eng.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(events)).scalar() == before + 5
+        moved = conn.execute(select(events.c.status).where(events.c.id == oldest.id)).scalar()
+    assert moved != oldest.status
+    assert (recent(eng, action="ingest")["username"] == name).any()
+    out = feed_tick(eng, ingest_poster(eng), np.random.default_rng(2), 2, 0, NOW)  # without a server
+    assert out["imported"] == 2
