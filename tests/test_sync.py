@@ -230,6 +230,11 @@ every = 1
     assert [s["name"] for s in out] == ["live"] and out[0]["read"] == 0 and _count(target) == 5
 
 
+def test_shipped_example_config_loads():
+    names = [s.name for s in load_config(ROOT / "config" / "sync.example.toml")]
+    assert names == ["12345热线", "视频巡查"]
+
+
 def test_bad_config_is_a_clear_error(tmp_path):
     cfg = tmp_path / "bad.toml"
     cfg.write_text('[[source]]\nname = "x"\nurl = "sqlite://"\n', encoding="utf-8")
