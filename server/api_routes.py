@@ -176,7 +176,18 @@ async def post_events(request: Request) -> Response:
                            f"at most {MAX_BATCH} events per request")
     out = await run_in_threadpool(ingest_records, _engine(), items, feed=key.name, kind="api", scope=key.scope,
                                   actor=key.name, now=datetime.now())
+    if out["imported"]:
+        _walls_refetch()
     return _json(out)
+
+
+def _walls_refetch() -> None:
+    """The walls served by this process read the new figures on their next refresh instead of up to
+    ``LIVE_TTL_S`` later: POST → wall within the refresh interval. Only the walls' short-lived cache is
+    dropped; the office pages keep theirs (``CACHE_TTL_S``)."""
+    from components.data import _cached_live
+
+    _cached_live.clear()
 
 
 @_guarded
