@@ -315,3 +315,16 @@ def test_simulator_posts_through_the_api(url, client):
     assert (recent(eng, action="ingest")["username"] == name).any()
     out = feed_tick(eng, ingest_poster(eng), np.random.default_rng(2), 2, 0, NOW)  # without a server
     assert out["imported"] == 2
+
+
+def test_a_post_that_imports_drops_the_walls_cache(url, client, monkeypatch):
+    """POST → wall within the refresh interval: an import drops the walls' cache; a batch that
+    imported nothing leaves it."""
+    u = _units(url)
+    _, key = _key(url)
+    dropped = []
+    monkeypatch.setattr(api_routes, "_walls_refetch", lambda: dropped.append(1))
+    client.post("/api/v1/events", headers=_auth(key), json=[_event("API-C1", u["leaf_a"])])
+    assert dropped == [1]
+    client.post("/api/v1/events", headers=_auth(key), json=[_event("API-C2", u["leaf_b"])])  # rejected: foreign
+    assert dropped == [1]
