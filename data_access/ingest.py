@@ -28,7 +28,7 @@ from sqlalchemy.exc import DBAPIError
 from data_access.accounts.audit import record
 from data_access.db.connection import translate
 from data_access.db.retry import write_transaction
-from data_access.db.rollups import refresh, slices_of
+from data_access.db.rollups import write_with_delta
 from data_access.db.schema import events, ingest_batches, ingest_feeds, units
 from data_access.filters import Scope
 from data_access.importers.common import Result, upsert
@@ -184,10 +184,9 @@ def ingest_records(engine: Engine, items: list, *, feed: str, kind: str = "api",
             recs = _records(ok, anc)
             _stages(ok, recs, res)
             _one_note_per_row(res)
-            touched = slices_of(conn, [r["id"] for r in recs])
-            upsert(conn, events, recs, "id")
-            touched |= {(r["l0_code"], f"{r['reported_at']:%Y-%m}") for r in recs}
-            refresh(conn, touched)
+            # the rollup moves by what these events changed (not a re-read of their whole months)
+            write_with_delta(conn, [r["id"] for r in recs], {(r["l0_code"], f"{r['reported_at']:%Y-%m}") for r in recs},
+                             lambda: upsert(conn, events, recs, "id"))
             res.imported = len(recs)
             times = [t for r in recs for t in (r["reported_at"], r.get("closed_at")) if t is not None]
             latest = max(times) if times else None
