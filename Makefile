@@ -7,7 +7,7 @@ DB_FILE := data/demo.db
 VULTURE_ARGS := --exclude ".venv,*/migrations/versions/*,data/*" --min-confidence 60
 
 .PHONY: run test setup demo lint clean bench
-export REQUIRE_POSTGRES REQUIRE_BROWSER
+export REQUIRE_POSTGRES REQUIRE_BROWSER REQUIRE_MARIADB
 
 $(BIN)/activate: requirements.txt requirements-dev.txt
 	$(PY) -m venv $(VENV)

@@ -14,12 +14,13 @@ from pathlib import Path
 from streamlit.starlette import App
 
 from components import auth
-from server import auth_routes
+from server import api_routes, auth_routes
 
 ROOT = Path(__file__).resolve().parent
 
 ROUTES = [
     *auth_routes.ROUTES,
+    *api_routes.ROUTES,  # /api/v1/…: the push API, keys by `users api-key`
 ]
 
 auth.use_server_login(all(r in ROUTES for r in auth_routes.ROUTES))

@@ -117,6 +117,17 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("IMPORT_NICE", 0, "CPU priority (nice) of a background import started by the data page",
             non_negative_int, "import"),
     Setting("VOCABULARY_FILE", None, "the label vocabulary file; unset: config/vocabulary.toml", text, "import"),
+    # live data (push API, pull sources)
+    Setting("API_RATE_PER_MIN", 120, "requests per minute one API key may make (bursts up to a sixth of it, "
+            "at least 10); more are answered 429", positive_int, "live"),
+    Setting("API_MAX_BODY_MB", 20.0, "a POST /api/v1/events body larger than this is answered 413 unread",
+            positive_float, "live"),
+    Setting("SYNC_RETRY_S", 2.0, "sync: first wait before a failed source is tried again (doubles, up to its "
+            "`every`)", positive_float, "live"),
+    Setting("SYNC_RETRIES", 3, "sync --once: failures in a row after which a source is given up for this run",
+            non_negative_int, "live"),
+    Setting("FRESHNESS_FILE", None, "freshness thresholds per event source; unset: config/freshness.toml", text,
+            "live"),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}

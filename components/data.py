@@ -26,6 +26,7 @@ from data_access.filters import Scope, parse_period
 from data_access.queries import (
     catalogue,
     events,
+    freshness,
     indicators,
     loop,
     map_layers,
@@ -53,6 +54,7 @@ QUERIES: dict[str, tuple[Any, bool]] = {
     "unit_info": (units.unit_info, False),
     "children": (units.children, False),
     "latest_event_time": (events.latest_event_time, False),
+    "source_freshness": (freshness.source_freshness, False),
     "deadline_span": (events.deadline_span, True),
     "event_monthly": (indicators.event_monthly, True),
     "sanling_compliance": (sanling.sanling_compliance, True),

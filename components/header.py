@@ -28,6 +28,34 @@ def freshness(latest: datetime | None, now: datetime, amber_min: int = 60, red_m
     return f"数据更新于 {latest:%Y-%m-%d %H:%M}", cls
 
 
+def ago(minutes: float) -> str:
+    """'刚刚', '3 分钟前', '2 小时前', '4 天前'."""
+    if minutes < 1:
+        return "刚刚"
+    if minutes < 60:
+        return f"{int(minutes)} 分钟前"
+    if minutes < 48 * 60:
+        return f"{int(minutes // 60)} 小时前"
+    return f"{int(minutes // 1440)} 天前"
+
+
+def source_line(sources) -> str:
+    """HTML: '网格员上报 1 分钟前 · 12345热线 3 分钟前 · 视频巡查 已停止（5 小时前）', each source in its
+    colour (fresh-ok / fresh-amber / fresh-red, thresholds in config/freshness.toml); sources that
+    never delivered anything are left out. '' without any."""
+    parts = []
+    for r in sources.itertuples():
+        if r.latest is None or r.latest != r.latest:  # None or NaT
+            continue
+        text = f"{r.label} 已停止（{ago(r.age_min)}）" if r.stopped else f"{r.label} {ago(r.age_min)}"
+        parts.append(f'<span class="fresh-{html.escape(r.level)}" data-testid="fresh-{html.escape(r.code)}">'
+                     f"{html.escape(text)}</span>")
+    if not parts:
+        return ""
+    return '<div class="screen-meta" data-testid="source-freshness" style="text-align:right">' + \
+        " · ".join(parts) + "</div>"
+
+
 def clock() -> None:
     st.iframe(_CLOCK, height=36)
 

@@ -22,6 +22,7 @@ def load_overview(scope: Scope, unit: Unit, period: Period, as_of: datetime) -> 
 
     Keys: kpi, kpi_prev (event KPI dicts), monthly (DataFrame), by_source, by_whistle, by_category
     (closure_by frames), children (child_event_kpis), trend (event_trend), sanling, petitions,
+    sources (source_freshness: newest event per source, its age and colour),
     cases, mediation, cameras, patrol, key_events (DataFrame), latest (datetime | None), metrics
     ({key: value} of the wall's catalogue metrics, :data:`WALL`), metrics_prev (those compared with the
     previous period, :data:`WALL_PREV`), prev_label (how the ``*_prev`` figures compare: the previous
@@ -52,6 +53,7 @@ def load_overview(scope: Scope, unit: Unit, period: Period, as_of: datetime) -> 
         "patrol": q("patrol_coverage"), "patrol_prev": q("patrol_coverage", prev),
         "key_events": q("event_list", whistle="key", limit=TICKER_ITEMS),
         "latest": query("latest_event_time", scope, code, live=True),
+        "sources": query("source_freshness", scope, code, as_of=as_of, live=True),
         "prev_label": "较上期同期" if prev_period.kind == "custom" and period.kind != "custom" else "较上期",
         "calendar_note": calendar_note(years_spanned(*q("deadline_span")), short=True),
         "metrics": {k: metric(BY_KEY[k]) for k in WALL},

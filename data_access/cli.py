@@ -74,10 +74,35 @@ def cmd_simulate(args) -> int:
     from data_access.demo.simulate import run
 
     try:
-        run(get_engine(args.db), args.rate, args.minutes, args.interval, args.seed)
+        if args.api and not (args.key or os.environ.get("SIMULATE_API_KEY")):
+            print("错误 / error: --api needs --key (a source key) or SIMULATE_API_KEY", file=sys.stderr)
+            return 2
+        run(get_engine(args.db), args.rate, args.minutes, args.interval, args.seed,
+            api=args.api, key=args.key or os.environ.get("SIMULATE_API_KEY"))
     except KeyboardInterrupt:
         pass
     return 0
+
+
+def cmd_sync(args) -> int:
+    """sync --config FILE [--once] [--source NAME]: last line JSON {"sources": [...]}; exit 1 when a
+    source failed (--once) or is unknown."""
+    from data_access.db.engine import get_engine
+    from data_access.sync import load_config, sync
+
+    sources = load_config(args.config)
+    if args.source:
+        sources = [s for s in sources if s.name in args.source]
+        if not sources:
+            print(f"错误 / error: no source named {', '.join(args.source)} in {args.config}", file=sys.stderr)
+            return 2
+    out: list[dict] = []
+    try:
+        out = sync(get_engine(args.db), sources, once=args.once, log=lambda m: print(m, file=sys.stderr))
+    except KeyboardInterrupt:
+        pass
+    print(json.dumps({"sources": out}, ensure_ascii=False, default=str))
+    return 1 if any("error" in s for s in out) else 0
 
 
 def cmd_users(args) -> int:
@@ -102,6 +127,8 @@ def cmd_users(args) -> int:
             raise SystemExit("两次输入不一致 / passwords differ")
         return pw
 
+    if args.action in ("api-key", "revoke-api-key"):
+        return _api_key(eng, args, actor)
     if args.action == "list":
         with connect(eng) as conn:
             rows = conn.execute(select(users.c.username, users.c.role, users.c.unit_code, users.c.display_name,
@@ -114,7 +141,11 @@ def cmd_users(args) -> int:
     if not args.username:
         print("错误 / error: username required", file=sys.stderr)
         return 2
+    args.role = args.role or "staff"
     if args.action == "add":
+        if args.role not in ("leader", "staff", "display", "admin"):
+            print("错误 / error: --role must be leader|staff|display|admin", file=sys.stderr)
+            return 2
         if args.role == "staff" and not args.unit:
             print("错误 / error: a staff account needs --unit CODE", file=sys.stderr)
             return 2
@@ -152,6 +183,29 @@ def cmd_users(args) -> int:
         print(json.dumps({"revoked": n}))
         return 0
     print(json.dumps({"ok": True, "action": args.action, "username": args.username}, ensure_ascii=False))
+    return 0
+
+
+def _api_key(eng, args, actor: str) -> int:
+    """users api-key NAME --unit CODE [--role source|reader] [--note T] / users revoke-api-key NAME."""
+    from data_access.accounts import api_keys
+
+    if not args.username:
+        print("错误 / error: key name required", file=sys.stderr)
+        return 2
+    if args.action == "revoke-api-key":
+        ok = api_keys.revoke_key(eng, args.username, actor)
+        print(json.dumps({"revoked": ok, "name": args.username}, ensure_ascii=False))
+        return 0 if ok else 1
+    if not args.unit:
+        print("错误 / error: an API key needs --unit CODE", file=sys.stderr)
+        return 2
+    role = args.role or "source"
+    if role not in api_keys.API_ROLES:
+        print("错误 / error: an API key's --role is source or reader", file=sys.stderr)
+        return 2
+    key = api_keys.create_key(eng, args.username, args.unit, role, args.note, actor)
+    print(json.dumps({"name": args.username, "role": role, "unit": args.unit, "key": key}, ensure_ascii=False))
     return 0
 
 
@@ -228,12 +282,14 @@ def build_parser() -> argparse.ArgumentParser:
     _db(p)
     p.add_argument("--level", type=int, choices=range(5), default=None)
     p.set_defaults(func=cmd_export_grids)
-    p = sub.add_parser("users", help="accounts: add|list|set-password|disable|enable|display-token|revoke-tokens")
+    p = sub.add_parser("users", help="accounts: add|list|set-password|disable|enable|display-token|revoke-tokens"
+                                     "|api-key|revoke-api-key")
     _db(p)
     p.add_argument("action", choices=["add", "list", "set-password", "disable", "enable", "display-token",
-                                      "revoke-tokens"])
-    p.add_argument("username", nargs="?")
-    p.add_argument("--role", choices=["leader", "staff", "display", "admin"], default="staff")
+                                      "revoke-tokens", "api-key", "revoke-api-key"])
+    p.add_argument("username", nargs="?", help="the account, or the API key's name")
+    p.add_argument("--role", choices=["leader", "staff", "display", "admin", "source", "reader"], default=None,
+                   help="account: leader|staff|display|admin (default staff); API key: source|reader (default source)")
     p.add_argument("--unit", default=None, help="scope root unit code (staff: required; display: optional)")
     p.add_argument("--display-name", default=None)
     p.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
@@ -256,12 +312,22 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--encoding", default="auto", help="auto | utf-8 | gbk")
         p.set_defaults(func=cmd_import)
 
+    p = sub.add_parser("sync", help="pull events from front-end databases (TOML config, see config/sync.example.toml)")
+    _db(p)
+    p.add_argument("--config", required=True, help="the sources (TOML, [[source]] tables)")
+    p.add_argument("--once", action="store_true", help="read every source up to date once, then stop")
+    p.add_argument("--source", action="append", default=None, help="only this source (repeatable)")
+    p.set_defaults(func=cmd_sync)
+
     p = sub.add_parser("simulate", help="insert and close events live (demo of a moving wall)")
     _db(p)
     p.add_argument("--rate", type=float, default=30.0, help="new events per minute")
     p.add_argument("--minutes", type=float, default=None, help="stop after this many minutes (default: never)")
     p.add_argument("--interval", type=float, default=5.0, help="seconds between ticks")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--api", default=None, help="post to this running app (e.g. http://127.0.0.1:8501); "
+                                               "default: the API's ingest function in this process")
+    p.add_argument("--key", default=None, help="a source API key for --api (or SIMULATE_API_KEY)")
     p.set_defaults(func=cmd_simulate)
     return parser
 

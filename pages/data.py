@@ -1,4 +1,5 @@
-"""数据管理 (admin): import grid boundaries and events from files, with every row accounted for; audit log."""
+"""数据管理 (admin): import grid boundaries and events from files, with every row accounted for; data health of
+the live feeds (push API, pull sources); audit log."""
 
 import json
 from pathlib import Path
@@ -8,7 +9,8 @@ import streamlit as st
 from common.markup import md
 from components.auth import require_role, scope
 from components.boundary_import import boundary_section
-from components.data import db_url, engine
+from components.data import db_url, engine, run_as_of
+from components.data_health import data_health
 from components.uploads import stored_upload
 from components.vocab_admin import unmapped_labels
 from data_access.accounts.audit import recent
@@ -64,6 +66,8 @@ if stored is not None:
                                file_name=Path(out["warnings_file"]).name, key="data_warnings")
 
 unmapped_labels(user["username"])
+
+data_health(run_as_of())
 
 st.subheader("操作审计")
 st.dataframe(recent(engine(db_url()), 100).rename(columns={"at": "时间", "username": "用户", "action": "操作",

@@ -104,6 +104,8 @@ def wall_body() -> None:
         text, cls = header.freshness(data["latest"], now)
         header.meta_line(ctx.period.label, text, cls,
                          f"数据连接中断 · 显示 {shown.since:%H:%M} 的数据" if shown.since else "")
+        if data.get("sources") is not None and not shown.since:
+            st.html(header.source_line(data["sources"]))  # per source, each in its colour; stopped ones named
 
 
 @st.fragment(run_every=min(refresh_s, rotate_s) if rotate_s else refresh_s)

@@ -23,7 +23,8 @@ from data_access.db.schema import units as units_t
 from data_access.demo import build_demo
 
 # Tables without unit data: accounts, login throttling, audit trail, district-wide targets, data-source metadata.
-NO_UNIT_DATA = {"users", "auth_sessions", "audit_log", "targets", "meta", "login_throttle"}
+NO_UNIT_DATA = {"users", "auth_sessions", "audit_log", "targets", "meta", "login_throttle",
+                "api_keys", "ingest_feeds", "ingest_batches"}  # keys, feed freshness and batch counts
 # Pruned through the table they belong to (see build_subtree_only), not by ancestor columns.
 BY_RULE = {"sanling_judgements", "patrol_visits", "event_rollup", "patrols"}
 

@@ -75,6 +75,9 @@ NO_SCOPE = {
     "report_data.data_source": "the data source label and load time (meta table), no unit data",
     "report_data.log_export": "writes the audit row of an export, returns nothing",
     "targets.target_values": "province/city targets, the same for every unit",
+    "freshness.feed_health": "per feed (API key, pull source) counts and times: system metadata, no unit data "
+                             "(admin page, any API key)",
+    "freshness.feed_hourly": "rows per feed and hour: system metadata, no unit data (admin page)",
 }
 # Scoped functions that deliberately read outside the scope; checked by their own test below.
 BY_DESIGN = {

@@ -18,11 +18,13 @@ writer's transaction are retried by :func:`data_access.db.retry.write_transactio
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
 import pandas as pd
 from sqlalchemy import Connection, and_, case, delete, func, insert, or_, select, text, tuple_
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from data_access.db.schema import event_rollup, events
 from data_access.db.sqlfn import month_of
@@ -141,10 +143,44 @@ def refresh_for_events(conn: Connection, ids: Iterable[str], extra: Iterable[tup
     refresh(conn, slices_of(conn, ids) | set(extra))
 
 
+def write_with_delta(conn: Connection, ids: list[str], new_slices: Iterable[tuple[str, str]],
+                     write: Callable[[], None]) -> None:
+    """Run ``write()`` — which inserts or updates the events ``ids`` — and move the rollup by exactly
+    what those events changed: their counts after minus before, added to the rollup rows.
+
+    For small batches into a big month (the push API, pull sources): :func:`refresh` would re-read the
+    whole (district, month) slice for every batch. Same locks as :func:`refresh` (the events' old and
+    ``new_slices``), so it is safe beside refreshes and other delta writers of the same slices.
+    """
+    ids = list(ids)
+    slices = sorted(slices_of(conn, ids) | set(new_slices))
+    _lock_slices(conn, slices)
+    chunks = [ids[i:i + 500] for i in range(0, len(ids), 500)]
+    before = pd.concat([_fine_counts(conn, events.c.id.in_(c)) for c in chunks] or [pd.DataFrame()])
+    write()
+    after = pd.concat([_fine_counts(conn, events.c.id.in_(c)) for c in chunks] or [pd.DataFrame()])
+    if before.empty and after.empty:
+        return
+    keys = ["l0_code", "l1_code", "l2_code", *_KEYS]
+    before = before.assign(**{c: -before[c] for c in _COUNTS}) if not before.empty else before
+    delta = pd.concat([before, after]).fillna({k: "\x00" for k in keys})  # groupby drops NaN keys
+    delta = delta.groupby(keys, as_index=False)[_COUNTS].sum()
+    delta = delta[(delta[_COUNTS] != 0).any(axis=1)].replace({"\x00": None})
+    rows = _rollup_rows(delta)
+    if not rows:
+        return
+    ins = (pg_insert if conn.dialect.name == "postgresql" else sqlite_insert)(event_rollup)
+    conn.execute(ins.on_conflict_do_update(
+        index_elements=["unit_code", "month", "category", "source", "whistle"],
+        set_={c: event_rollup.c[c] + ins.excluded[c] for c in _COUNTS}), rows)
+    in_slice = or_(*[and_(event_rollup.c.l0_code == a, event_rollup.c.month == m) for a, m in slices])
+    conn.execute(delete(event_rollup).where(in_slice, event_rollup.c.reported == 0))  # as a rebuild leaves it
+
+
 def _month_start(m: str, add: int = 0) -> datetime:
     """Midnight of the first day of month ``m`` ('YYYY-MM') plus ``add`` months."""
     return (pd.Period(m, freq="M") + add).start_time.to_pydatetime()
 
 
 __all__ = ["period_months", "usable", "rebuild", "refresh", "refresh_for_events", "slices_of", "slice_lock_key",
-           "tuple_"]
+           "tuple_", "write_with_delta"]

@@ -348,3 +348,46 @@ audit_log = Table(
     Column("detail", Text),
     Index("ix_audit_at", "at"),
 )
+
+# Live data (data_access.ingest): API keys of the systems that push events, and one row per feed
+# (an API key or a pull source) with its freshness and, for pull sources, the sync cursor.
+# Only a SHA-256 of a key is stored: keys are 256-bit random, so a fast hash is enough.
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("name", String(60), primary_key=True),
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("role", String(10), nullable=False),  # source (writes events) | reader (reads figures)
+    Column("unit_code", String(40), nullable=False),  # the subtree the key may write or read
+    Column("note", String(100)),
+    Column("created_at", DateTime, nullable=False),
+    Column("revoked_at", DateTime),
+)
+
+ingest_feeds = Table(
+    "ingest_feeds",
+    metadata,
+    Column("name", String(60), primary_key=True),  # the API key's name or the sync source's name
+    Column("kind", String(10), nullable=False),  # api | sync
+    Column("cursor", Text),  # sync: the largest cursor value committed, JSON ({"t": type, "v": value})
+    Column("last_event_at", DateTime),  # newest reported_at/closed_at the feed delivered
+    Column("last_success_at", DateTime),
+    Column("last_error_at", DateTime),
+    Column("last_error", String(500)),
+    Column("imported", Integer, nullable=False, default=0),
+    Column("rejected", Integer, nullable=False, default=0),
+)
+
+# One row per batch a feed delivered (or failed to): the data-health chart's rows per hour.
+ingest_batches = Table(
+    "ingest_batches",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("feed", String(60), nullable=False),
+    Column("at", DateTime, nullable=False),
+    Column("read", Integer, nullable=False, default=0),
+    Column("imported", Integer, nullable=False, default=0),
+    Column("rejected", Integer, nullable=False, default=0),
+    Column("error", String(500)),
+    Index("ix_ingest_batches_at", "at"),
+)

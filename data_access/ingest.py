@@ -1,0 +1,210 @@
+"""Live ingest: events that arrive as records (the push API's JSON, a pull source's rows).
+
+:func:`ingest_records` is the one write path for both. It runs the CSV importer's own validation,
+vocabulary and upsert-by-id (:mod:`data_access.importers.events`: ``_validate``, ``_records``,
+``upsert``) on a batch of dicts, in one write transaction that also refreshes the rollups, notes the
+feed's freshness (``ingest_feeds``), counts the batch (``ingest_batches``) and writes the audit row.
+On top of the importer it
+
+* rejects a row outside the writer's subtree (its grid, or an existing event with that id, lies in
+  another unit's subtree), with a reason;
+* stores the stage times the importer does not read (``dispatched_at``, ``handled_at``,
+  ``verified_at``) when the batch carries them, so a later post of an id moves the loop on.
+
+A batch that names a field nowhere leaves that column of existing events as it was (like the importer).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import date, datetime
+
+import pandas as pd
+from sqlalchemy import Connection, Engine, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
+
+from data_access.accounts.audit import record
+from data_access.db.connection import translate
+from data_access.db.retry import write_transaction
+from data_access.db.rollups import write_with_delta
+from data_access.db.schema import events, ingest_batches, ingest_feeds, units
+from data_access.filters import Scope
+from data_access.importers.common import Result, upsert
+from data_access.importers.events import ALIASES, REQUIRED, _dates, _records, _validate
+from data_access.vocab import Vocabulary, load_vocabulary
+
+STAGES = ("dispatched_at", "handled_at", "verified_at")
+FIELDS = tuple(ALIASES) + STAGES
+MAX_BATCH = 5000
+ERROR_CHARS = 500
+
+
+def _cell(v) -> str:
+    """One JSON or driver value as the text the importer reads."""
+    if v is None:
+        return ""
+    if isinstance(v, datetime):
+        return f"{v:%Y-%m-%d %H:%M:%S}"
+    if isinstance(v, date):
+        return f"{v:%Y-%m-%d}"
+    if isinstance(v, (dict, list)):
+        return json.dumps(v, ensure_ascii=False)
+    return str(v)
+
+
+def _frame(items: list) -> tuple[pd.DataFrame, list[int]]:
+    """The dict items as a frame of text cells indexed by their position; positions that are no dict."""
+    good = [i for i, it in enumerate(items) if isinstance(it, dict)]
+    present = {f for i in good for f in FIELDS if f in items[i]}
+    cols = [f for f in FIELDS if f in present or f in REQUIRED]
+    data = {f: [_cell(items[i].get(f)) for i in good] for f in cols}
+    df = pd.DataFrame(data, index=good, columns=cols, dtype=object)
+    for f in cols:
+        df[f] = df[f].astype(str)
+    return df, [i for i in range(len(items)) if i not in set(good)]
+
+
+def _drop(res: Result, index: int, key: str, reason: str) -> None:
+    res.reject(index, key, reason)
+    res.warnings = [w for w in res.warnings if w[0] != index]
+
+
+def _scope_filter(conn: Connection, ok: pd.DataFrame, anc: dict, scope: Scope, res: Result) -> pd.DataFrame:
+    """The rows of ``ok`` inside ``scope``; the others rejected with the reason."""
+    if scope.is_all or ok.empty:
+        return ok
+    lv, code = scope.level, scope.unit_code
+    inside = ok["grid_code"].map(lambda g: anc[g][lv] == code)
+    for i in ok.index[~inside]:
+        _drop(res, int(i), str(ok.at[i, "id"]), f"网格编码 {ok.at[i, 'grid_code']} 不在本密钥的单位（{code}）范围内")
+    ok = ok[inside]
+    ids = ok["id"].tolist()
+    foreign: set[str] = set()
+    col = events.c[f"l{lv}_code"]
+    for k in range(0, len(ids), 500):
+        q = select(events.c.id).where(events.c.id.in_(ids[k:k + 500]), (col != code) | col.is_(None))
+        foreign |= {r[0] for r in conn.execute(q)}
+    if foreign:
+        clash = ok["id"].isin(foreign)
+        for i in ok.index[clash]:
+            _drop(res, int(i), str(ok.at[i, "id"]), "事件编号已属于本密钥范围以外的单位，不能覆盖")
+        ok = ok[~clash]
+    return ok
+
+
+def _stages(ok: pd.DataFrame, recs: list[dict], res: Result) -> None:
+    """Put the batch's stage times into the records (an unreadable one is left out with a warning);
+    a stage the batch never names is left out of the upsert, so it is not erased."""
+    for c in STAGES:
+        if c not in ok:
+            for r in recs:
+                if c != "verified_at":  # the importer's rule: verified when closed
+                    r.pop(c, None)
+            continue
+        has = ok[c].str.strip() != ""
+        parsed = _dates(ok[c].where(has, ""))
+        for i in ok.index[has & parsed.isna()]:
+            res.warnings.append((int(i), str(ok.at[i, "id"]), f"日期无法识别：{c}={ok.at[i, c]}，未保存"))
+        by_id = {ok.at[i, "id"]: (None if pd.isna(v) else v.to_pydatetime()) for i, v in parsed.items()}
+        for r in recs:
+            r[c] = by_id.get(r["id"])
+
+
+def _one_note_per_row(res: Result) -> None:
+    """The importer's accounting: one warning entry per row, its notes joined with ；."""
+    by_row: dict[int, tuple[str, list[str]]] = {}
+    for i, k, w in res.warnings:
+        by_row.setdefault(i, (k, []))[1].append(w)
+    res.warnings = [(i, k, "；".join(ws)) for i, (k, ws) in by_row.items()]
+
+
+def _feed_upsert(conn: Connection, feed: str, kind: str, values: dict, increments: dict | None = None):
+    t = ingest_feeds
+    ins = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(t)
+    row = {"name": feed[:60], "kind": kind, "imported": 0, "rejected": 0, **values}
+    for k, v in (increments or {}).items():
+        row[k] = v
+    set_ = {k: ins.excluded[k] for k in values}
+    set_["kind"] = ins.excluded.kind
+    for k in increments or {}:
+        set_[k] = t.c[k] + ins.excluded[k]
+    conn.execute(ins.values(**row).on_conflict_do_update(index_elements=[t.c.name], set_=set_))
+
+
+def note_failure(engine: Engine | Connection, feed: str, kind: str, error: str, now: datetime) -> None:
+    """Record that ``feed`` failed at ``now`` (its last error; a batch row with the error)."""
+    now = now.replace(microsecond=0)
+
+    def work(conn: Connection) -> None:
+        _feed_upsert(conn, feed, kind, {"last_error_at": now, "last_error": error[:ERROR_CHARS]})
+        conn.execute(insert(ingest_batches).values(feed=feed[:60], at=now, read=0, imported=0, rejected=0,
+                                                   error=error[:ERROR_CHARS]))
+
+    if isinstance(engine, Connection):
+        work(engine)
+    else:
+        _write(engine, work)
+
+
+def _write(engine: Engine, work):
+    try:
+        return write_transaction(engine, work)
+    except DBAPIError as exc:
+        raise translate(exc) from exc
+
+
+def ingest_records(engine: Engine, items: list, *, feed: str, kind: str = "api", scope: Scope | None = None,
+                   actor: str | None = None, vocabulary: Vocabulary | None = None, now: datetime | None = None,
+                   extra: Callable[[Connection], None] | None = None) -> dict:
+    """Validate and upsert the event dicts ``items`` (English field names, as the importer's columns)
+    as ``feed`` (an API key's or a pull source's name) within ``scope``; one write transaction.
+
+    ``extra(conn)`` runs last inside the same transaction (a pull source stores its cursor there, so the
+    cursor moves exactly when the batch is committed). Returns {"read", "imported", "rejected",
+    "warnings", "rejects": [{"index", "id", "reason"}], "notes": [{"index", "id", "warning"}]}
+    with 0-based positions in ``items``.
+    """
+    voc = vocabulary or load_vocabulary()
+    scope = scope or Scope.all()
+    now = (now or datetime.now()).replace(microsecond=0)
+    df, not_objects = _frame(items)
+
+    def work(conn: Connection) -> Result:
+        res = Result(read=len(items))
+        for i in not_objects:
+            res.reject(i, "", "不是JSON对象")
+        anc = {r[0]: r[1:] for r in conn.execute(select(units.c.code, *[units.c[f"l{i}_code"] for i in range(5)]))}
+        ok = _validate(df, anc, set(), res, voc) if not df.empty else df
+        ok = _scope_filter(conn, ok, anc, scope, res)
+        latest = None
+        if not ok.empty:
+            ok = ok.sort_values("grid_code", kind="stable")
+            recs = _records(ok, anc)
+            _stages(ok, recs, res)
+            _one_note_per_row(res)
+            # the rollup moves by what these events changed (not a re-read of their whole months)
+            write_with_delta(conn, [r["id"] for r in recs], {(r["l0_code"], f"{r['reported_at']:%Y-%m}") for r in recs},
+                             lambda: upsert(conn, events, recs, "id"))
+            res.imported = len(recs)
+            times = [t for r in recs for t in (r["reported_at"], r.get("closed_at")) if t is not None]
+            latest = max(times) if times else None
+        values = {"last_success_at": now}
+        if latest is not None:
+            prev = conn.execute(select(ingest_feeds.c.last_event_at).where(ingest_feeds.c.name == feed)).scalar()
+            values["last_event_at"] = max(latest, prev) if prev else latest
+        _feed_upsert(conn, feed, kind, values, {"imported": res.imported, "rejected": len(res.rejects)})
+        conn.execute(insert(ingest_batches).values(feed=feed[:60], at=now, read=res.read, imported=res.imported,
+                                                   rejected=len(res.rejects), error=None))
+        if res.read:
+            record(conn, actor, "ingest", {"feed": feed, "kind": kind, "read": res.read, "imported": res.imported,
+                                           "rejected": len(res.rejects), "warnings": len(res.warnings)})
+        if extra is not None:
+            extra(conn)
+        return res
+
+    res = _write(engine, work)
+    return {"read": res.read, "imported": res.imported, "rejected": len(res.rejects), "warnings": len(res.warnings),
+            "rejects": [{"index": i, "id": k, "reason": r} for i, k, r in sorted(res.rejects)],
+            "notes": [{"index": i, "id": k, "warning": w} for i, k, w in sorted(res.warnings)]}
