@@ -20,7 +20,7 @@ from data_access.db.engine import default_url
 
 
 def _db(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--db", default=None, help="database URL or SQLite path (default: DATABASE_URL, then"
+    p.add_argument("--db", default=None, help="database URL or SQLite path (default: DATABASE_URL, then "
                    ".streamlit/secrets.toml, then data/demo.db)")
 
 
