@@ -1,7 +1,8 @@
 """Command line: ``python -m data_access {init,demo,check,export-grids,...} --db URL``.
 
-Every sub-command takes ``--db`` (default ``DATABASE_URL``, then the embedded
-``data/demo.db``). Commands that report print a JSON object as their last line.
+Every sub-command takes ``--db`` (default: ``DATABASE_URL``, then ``.streamlit/secrets.toml``, then
+the embedded ``data/demo.db`` — as the app resolves it). Commands that report print a JSON object as
+their last line; an error ends as one line on stderr (:mod:`data_access.cli_errors`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from data_access.db.engine import default_url
 
 
 def _db(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--db", default=None, help="database URL or SQLite path (default: DATABASE_URL or data/demo.db)")
+    p.add_argument("--db", default=None, help="database URL or SQLite path (default: DATABASE_URL, then "
+                   ".streamlit/secrets.toml, then data/demo.db)")
 
 
 def cmd_init(args) -> int:

@@ -43,7 +43,8 @@ def main(argv: list[str] | None = None) -> int:
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m reports", description="会议快照：导出单位某时段的 PDF / Excel 报告")
     p.add_argument("format", choices=("pdf", "excel"))
-    p.add_argument("--db", default=None, help="database URL or SQLite path (default: DATABASE_URL or data/demo.db)")
+    p.add_argument("--db", default=None, help="database URL or SQLite path (default: DATABASE_URL, then "
+                   ".streamlit/secrets.toml, then data/demo.db)")
     p.add_argument("--unit", default=None, help="unit code (default: the user's home unit)")
     p.add_argument("--period", required=True, help="YYYY-MM, YYYY-Qn, YYYY or YYYY-MM-DD..YYYY-MM-DD")
     p.add_argument("--out", required=True, help="output file (.pdf / .xlsx)")
