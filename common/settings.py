@@ -104,6 +104,17 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("IMPORT_NICE", 0, "CPU priority (nice) of a background import started by the data page",
             non_negative_int, "import"),
     Setting("VOCABULARY_FILE", None, "the label vocabulary file; unset: config/vocabulary.toml", text, "import"),
+    # bulletins and alerts
+    Setting("BULLETIN_HOUR", 6, "hour (0–23, local time) on the 1st of each month at which `python -m reports "
+            "schedule` writes the previous month's bulletins", non_negative_int, "bulletin"),
+    Setting("BULLETIN_DIR", "data/bulletins", "where scheduled bulletins are written (one folder per month)",
+            text, "bulletin"),
+    Setting("ALERT_INTERVAL_S", 300.0, "how often the scheduler evaluates alerts (red/orange units, overdue "
+            "重点哨)", positive_float, "bulletin"),
+    Setting("ALERT_WEBHOOK_URL", None, "POST each new alert as JSON to this URL (the work-chat robot); unset: "
+            "no posting", text, "bulletin"),
+    Setting("ALERT_WEBHOOK_RETRIES", 3, "attempts per alert before it goes to the dead-letter list",
+            positive_int, "bulletin"),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}

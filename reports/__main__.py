@@ -1,5 +1,7 @@
 """``python -m reports {pdf,excel} --db URL --unit CODE --period YYYY-MM --out FILE [--user NAME]``.
 
+``python -m reports bulletin …`` and ``python -m reports schedule …``: see :mod:`reports.schedule`.
+
 Prints one JSON line: the file written, its size, unit, period and seconds taken. Exit 2 on a
 bad argument (unknown unit, unit outside the user's scope, bad period, unknown user, unknown
 sections); a refused export is audited too. The audit names who ran the command — the operating
@@ -34,6 +36,11 @@ def cli_username(as_user: str | None) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in ("bulletin", "schedule"):
+        from .schedule import main as bulletin_main
+
+        return bulletin_main(argv)
     p = argparse.ArgumentParser(prog="python -m reports", description="会议快照：导出单位某时段的 PDF / Excel 报告")
     p.add_argument("format", choices=("pdf", "excel"))
     p.add_argument("--db", default=None, help="database URL or SQLite path (default: DATABASE_URL or data/demo.db)")
