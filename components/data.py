@@ -21,7 +21,7 @@ from typing import Any
 
 import streamlit as st
 
-from data_access import default_url, get_engine
+from data_access import alerts, default_url, get_engine
 from data_access.filters import Scope, parse_period
 from data_access.queries import (
     events,
@@ -86,6 +86,7 @@ QUERIES: dict[str, tuple[Any, bool]] = {
     "case_stats": (safety.case_stats, True),
     "inspections": (safety.inspections, True),
     "ranking": (ranking.ranking, True),
+    "unit_alerts": (alerts.unit_alerts, False),
 }
 
 

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from common.fmt import num, pct
+from components.alert_list import alert_list
 from components.context import page_start
 from components.data import query, target_values
 from components.kpi import Tile, kpi_tiles
@@ -23,6 +24,7 @@ kpi_tiles([
     Tile("overdue_open", "超期未办结", num(k["overdue_open"]), "件", "本期上报的事件中",
          "kpi-bad" if k["overdue_open"] else "kpi-good"),
 ])
+alert_list(query("unit_alerts", ctx.scope, ctx.unit.code), ctx.period.token)
 left, right = st.columns([1.1, 1])
 with left:
     unit_card(query("unit_info", ctx.scope, ctx.unit.code), k,

@@ -28,7 +28,7 @@ from data_access.filters import Period, Scope, parse_period
 from data_access.queries import bulletins as archive
 from data_access.queries import units as un
 
-from . import leader, gather
+from . import gather, leader
 from .excel import render_excel
 from .pdf import render_pdf
 

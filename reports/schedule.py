@@ -72,7 +72,8 @@ def due(engine: Engine, as_of: datetime, hour: int) -> str | None:
 def describe(as_of: datetime, hour: int, out_dir: str, n: int = 3) -> list[str]:
     """The lines ``schedule --print`` shows."""
     hook = settings.get("ALERT_WEBHOOK_URL")
-    lines = [f"通报定时生成：每月 1 日 {hour:02d}:00 生成上月通报（区及各街道办事处，PDF + Excel + 索引）→ {out_dir}/<月份>/",
+    lines = [f"通报定时生成：每月 1 日 {hour:02d}:00 生成上月通报（区及各街道办事处，PDF + Excel + 索引）"
+             f"→ {out_dir}/<月份>/",
              f"schedule: bulletins on the 1st of each month at {hour:02d}:00 for the previous month"]
     for at, token in plan(as_of, hour, n):
         lines.append(f"  {at:%Y-%m-%d %H:%M}  →  {token} 通报")

@@ -7,6 +7,7 @@ own freshness).
 
 from __future__ import annotations
 
+import os
 from datetime import datetime, timedelta
 
 import pandas as pd
@@ -90,3 +91,20 @@ def archive_periods(engine: Engine) -> set[str]:
     """Periods with at least one archived bulletin (what the scheduler has already done)."""
     with connect(engine) as conn:
         return {r[0] for r in conn.execute(select(bulletins.c.period).distinct())}
+
+
+def read_file(engine: Engine, scope: Scope, bulletin_id: int, fmt: str) -> tuple[str, bytes]:
+    """The file name and bytes of an archived bulletin ``scope`` may see; ``fmt`` 'pdf' or 'excel'.
+
+    InvalidParameterError when the bulletin is not in ``scope``, the format is unknown or the file has
+    gone from the disk.
+    """
+    if fmt not in ("pdf", "excel"):
+        raise InvalidParameterError(f"format must be pdf or excel, not {fmt!r}")
+    row = get(engine, scope, bulletin_id)
+    path = row["pdf_path" if fmt == "pdf" else "xlsx_path"]
+    try:
+        with open(path, "rb") as fh:
+            return os.path.basename(path), fh.read()
+    except (OSError, TypeError) as exc:
+        raise InvalidParameterError(f"通报文件已不存在 / bulletin file missing: {os.path.basename(str(path))}") from exc
