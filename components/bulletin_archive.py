@@ -27,7 +27,8 @@ def bulletin_archive(scope, username: str) -> None:
                    "或运行 python -m reports bulletin。")
         return
     shown = df.assign(
-        层级=df["level"].map(LEVELS), 数据完整性=df["incomplete"].map(lambda v: "不完整：" + v if v else "完整"),
+        层级=df["level"].map(LEVELS),
+        数据完整性=df["incomplete"].map(lambda v: "不完整：" + v if isinstance(v, str) and v else "完整"),
         生成方式=df["generated_by"].map(lambda v: "定时生成" if v == "schedule" else v))
     st.dataframe(shown[["unit_name", "层级", "period", "generated_at", "生成方式", "数据完整性"]].rename(columns={
         "unit_name": "单位", "period": "时段", "generated_at": "生成时间"}), hide_index=True, key="archive_table")

@@ -179,6 +179,10 @@ def test_archive_is_scoped(db, september):
 def test_archive_on_the_report_page_staff_vs_leader(db, september, monkeypatch):
     from streamlit.testing.v1 import AppTest
 
+    engine = get_engine(db)
+    root = un.home_unit(engine, Scope.all())
+    bulletins.record(engine, root, parse_period("2026-08"), generated_at=datetime(2026, 9, 1, 6),
+                     generated_by="schedule", pdf_path=None, xlsx_path=None, incomplete="数据来源迟报（测试）")
     monkeypatch.setenv("DATABASE_URL", db)
     monkeypatch.chdir(ROOT)
     shown = {}
@@ -191,9 +195,10 @@ def test_archive_on_the_report_page_staff_vs_leader(db, september, monkeypatch):
         assert not at.exception, at.exception
         shown[user] = at.dataframe[-1].value  # the archive table, last on the page
         assert "通报存档" in " ".join(m.value for m in at.markdown)
-    engine = get_engine(db)
     staff_unit = login_state(db, "staff")["scope"].unit_code
     names = set(bulletins.archive(engine, Scope.all())["unit_name"])
+    assert "不完整：数据来源迟报（测试）" in set(shown["leader"]["数据完整性"])  # mixed complete/incomplete rows
+    assert "定时生成" in set(shown["leader"]["生成方式"]) and "完整" in set(shown["leader"]["数据完整性"])
     assert set(shown["leader"]["单位"]) == names and len(names) > 1
     assert set(shown["staff"]["单位"]) == {un.get_unit(engine, staff_unit).name}
 
