@@ -187,6 +187,11 @@ def build_demo(url: str | None = None, scale: str = "district", seed: int = 2024
                                                              risk))
     counts["targets"] = _insert(engine, schema.targets, pd.DataFrame(default_target_rows()))
 
+    log("alerts …")  # what a running system would have raised by now: the wall's ticker shows them
+    from data_access import alerts
+
+    counts["alerts"] = len(alerts.evaluate(engine, as_of=as_of))
+
     first_l1 = units.loc[units["level"] == 1, "code"].min()
     users = [user_row(name, demo_password or f"{name}123", role, first_l1 if unit == "first_l1" else unit, label)
              for name, role, unit, label in DEMO_USERS]
