@@ -128,6 +128,17 @@ SETTINGS: tuple[Setting, ...] = (
             non_negative_int, "live"),
     Setting("FRESHNESS_FILE", None, "freshness thresholds per event source; unset: config/freshness.toml", text,
             "live"),
+    # bulletins and alerts
+    Setting("BULLETIN_HOUR", 6, "hour (0–23, local time) on the 1st of each month at which `python -m reports "
+            "schedule` writes the previous month's bulletins", non_negative_int, "bulletin"),
+    Setting("BULLETIN_DIR", "data/bulletins", "where scheduled bulletins are written (one folder per month)",
+            text, "bulletin"),
+    Setting("ALERT_INTERVAL_S", 300.0, "how often the scheduler evaluates alerts (red/orange units, overdue "
+            "重点哨)", positive_float, "bulletin"),
+    Setting("ALERT_WEBHOOK_URL", None, "POST each new alert as JSON to this URL (the work-chat robot); unset: "
+            "no posting", text, "bulletin"),
+    Setting("ALERT_WEBHOOK_RETRIES", 3, "attempts per alert before it goes to the dead-letter list",
+            positive_int, "bulletin"),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}

@@ -21,7 +21,7 @@ from typing import Any
 import streamlit as st
 
 from common import settings
-from data_access import default_url, get_engine
+from data_access import alerts, default_url, get_engine
 from data_access.filters import Scope, parse_period
 from data_access.queries import (
     catalogue,
@@ -90,6 +90,7 @@ QUERIES: dict[str, tuple[Any, bool]] = {
     "inspections": (safety.inspections, True),
     "ranking": (ranking.ranking, True),
     "metric_values": (catalogue.metric_values, True),
+    "unit_alerts": (alerts.unit_alerts, False),
 }
 # every function the metric catalogue names is callable here under its own name
 QUERIES |= {m.query_name: (m.query, m.takes_period) for m in catalogue.METRICS}

@@ -23,7 +23,8 @@ def load_overview(scope: Scope, unit: Unit, period: Period, as_of: datetime) -> 
     Keys: kpi, kpi_prev (event KPI dicts), monthly (DataFrame), by_source, by_whistle, by_category
     (closure_by frames), children (child_event_kpis), trend (event_trend), sanling, petitions,
     sources (source_freshness: newest event per source, its age and colour),
-    cases, mediation, cameras, patrol, key_events (DataFrame), latest (datetime | None), metrics
+    cases, mediation, cameras, patrol, key_events (DataFrame), alerts (open alerts,
+    DataFrame), latest (datetime | None), metrics
     ({key: value} of the wall's catalogue metrics, :data:`WALL`), metrics_prev (those compared with the
     previous period, :data:`WALL_PREV`), prev_label (how the ``*_prev`` figures compare: the previous
     period up to the same date while this one is still running, see ``Period.comparable_previous``),
@@ -52,6 +53,7 @@ def load_overview(scope: Scope, unit: Unit, period: Period, as_of: datetime) -> 
         "cameras": query("camera_stats", scope, code, live=True),
         "patrol": q("patrol_coverage"), "patrol_prev": q("patrol_coverage", prev),
         "key_events": q("event_list", whistle="key", limit=TICKER_ITEMS),
+        "alerts": query("unit_alerts", scope, code, live=True, limit=TICKER_ITEMS),
         "latest": query("latest_event_time", scope, code, live=True),
         "sources": query("source_freshness", scope, code, as_of=as_of, live=True),
         "prev_label": "较上期同期" if prev_period.kind == "custom" and period.kind != "custom" else "较上期",

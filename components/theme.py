@@ -38,6 +38,14 @@ html, body, [class*="st-"] { font-family: "Noto Sans CJK SC", "Source Han Sans S
 .crumbs a { color: #8CC8FF; text-decoration: none; } .crumbs b { color: #FFFFFF; }
 .panel-title { font-size: var(--fs-base); color: #CFE3FF; font-weight: 700; margin: 0.2vw 0;
                border-left: 0.25vw solid #3BA0FF; padding-left: 0.4vw; }
+/* a phone (office and grid staff, 390×844): tiles two to a row, nothing wider than the screen */
+@media (max-width: 640px) {
+  .kpi-grid { grid-template-columns: repeat(2, minmax(0, 1fr)) !important; gap: 6px; }
+  .kpi { padding: 6px 8px; border-radius: 5px; }
+  .kpi-foot { white-space: normal; }
+  .screen-title, .screen-meta { white-space: normal; }
+  .block-container { padding-left: 0.7rem; padding-right: 0.7rem; }
+}
 </style>
 """
 

@@ -259,6 +259,28 @@ def _safe(url: str | None) -> str:
     return make_url(normalize_url(url)).render_as_string(hide_password=True)
 
 
+def cmd_alerts(args) -> int:
+    from data_access import alerts
+    from data_access.db.engine import get_engine
+    from data_access.filters import Scope
+
+    try:
+        since = datetime.fromisoformat(args.since) if args.since else None
+    except ValueError:
+        print(f"错误 / error: --since must be YYYY-MM-DD or YYYY-MM-DDTHH:MM, not {args.since!r}", file=sys.stderr)
+        return 2
+    engine = get_engine(args.db)
+    raised = len(alerts.evaluate(engine, as_of=datetime.now())) if args.evaluate else 0
+    requeued = alerts.requeue(engine) if args.requeue else 0
+    df = alerts.dead_letters(engine) if args.dead else alerts.recent(engine, Scope.all(), since=since,
+                                                                      open_only=args.open, limit=10_000)
+    for r in df.itertuples():
+        state = "已解除" if r.cleared_at is not None and r.cleared_at == r.cleared_at else "未解除"
+        print(f"{r.raised_at:%Y-%m-%d %H:%M}\t{r.level}\t{state}\t{r.unit_code}\t{r.message}")
+    print(json.dumps({"alerts": len(df), "raised": raised, "requeued": requeued}))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m data_access", description="三零创建指挥中心 data tools")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -320,6 +342,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--once", action="store_true", help="read every source up to date once, then stop")
     p.add_argument("--source", action="append", default=None, help="only this source (repeatable)")
     p.set_defaults(func=cmd_sync)
+
+    p = sub.add_parser("alerts", help="list alerts (red/orange units, overdue 重点哨); --evaluate first")
+    _db(p)
+    p.add_argument("--since", default=None, help="raised at or after this date/time (YYYY-MM-DD[THH:MM])")
+    p.add_argument("--open", action="store_true", help="only alerts not cleared")
+    p.add_argument("--evaluate", action="store_true", help="evaluate alerts now before listing")
+    p.add_argument("--dead", action="store_true", help="list the webhook dead letters instead")
+    p.add_argument("--requeue", action="store_true", help="send the dead letters again on the next delivery")
+    p.set_defaults(func=cmd_alerts)
 
     p = sub.add_parser("simulate", help="insert and close events live (demo of a moving wall)")
     _db(p)

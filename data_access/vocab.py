@@ -83,7 +83,8 @@ SUBJECT_TYPES: dict[str, tuple[str, str]] = {
     "factory": ("工业企业", "工信局"),
 }
 
-TEAM_KINDS: dict[str, str] = {"fulltime": "专职巡防队", "volunteer": "志愿巡逻队", "police": "驻村民警"}
+TEAM_KINDS: dict[str, str] = {"fulltime": "专职巡防队", "volunteer": "志愿巡逻队", "police": "驻村民警",
+                               "grid": "网格长巡查"}
 
 DISPUTE_TYPES: dict[str, str] = {
     "marriage": "婚姻家庭",

@@ -5,6 +5,7 @@ import streamlit as st
 from components.breadcrumb import breadcrumb
 from components.context import page_context
 from components.data import query
+from components.device import is_phone
 from components.grid_map import LAYERS, grid_map, legend
 from components.period import period_selector
 from components.unit_card import children_ranking, unit_card
@@ -36,7 +37,9 @@ with st.sidebar:
 
 left, right = st.columns([2.2, 1])
 with left:
-    clicked = grid_map(ctx, layers, height=680, key=f"map_{ctx.unit.code}", flt=flt)
+    phone = is_phone()  # a phone: the map fitted to its width (columns stack there)
+    clicked = grid_map(ctx, layers, height=440 if phone else 680, key=f"map_{ctx.unit.code}", flt=flt,
+                       width_hint=360 if phone else 1100)
     legend(layers)
 with right:
     warning = query("unit_warning", ctx.scope, ctx.unit.code, ctx.period.token, as_of=ctx.as_of)

@@ -24,6 +24,7 @@ from components.trend import trend_chart
 from components.wall_tiles import wall_tiles
 from data_access import DatabaseUnavailableError
 
+ALERT_LEVELS = {"red": "红色", "orange": "橙色"}
 TITLE = settings.get("WALL_TITLE")
 
 
@@ -79,9 +80,11 @@ def wall_body() -> None:
             st.html(f'<div class="screen-meta" data-testid="focus">聚焦：<b>{h(focus["name"])}</b>　上报 '
                     f'{num(focus["reported"])} 件　办结率 {pct(focus["closure_rate"])}　'
                     f'超期 {num(focus["overdue"])} 件</div>')
-        items = [f'{r.reported_at:%m-%d %H:%M} {r.area_name}{r.unit_name} {r.title}（{r.status_label}）'
-                 for r in data["key_events"].itertuples()]
-        ticker(items)
+        open_alerts = data["alerts"].itertuples() if "alerts" in data else ()
+        alert_items = [f'【{ALERT_LEVELS.get(r.level, "")}告警】{r.message}' for r in open_alerts]
+        items = alert_items + [f'{r.reported_at:%m-%d %H:%M} {r.area_name}{r.unit_name} {r.title}（{r.status_label}）'
+                               for r in data["key_events"].itertuples()]
+        ticker(items, "告警·重点哨" if alert_items else "最新重点哨")
         if data.get("calendar_note"):
             st.html(f'<div class="screen-meta fresh-amber" data-testid="calendar-note">⚠ '
                     f'{h(data["calendar_note"])}</div>')

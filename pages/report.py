@@ -8,6 +8,7 @@ import streamlit as st
 import reports
 from common.markup import md
 from components.auth import require_role
+from components.bulletin_archive import bulletin_archive
 from components.context import page_context
 from components.data import query, register
 from data_access import vocab
@@ -79,3 +80,5 @@ if done:
     st.success(f"已生成：{md(done['title'])}（{len(done['data']) / 1024:,.0f} KB）")
     st.download_button("下载 " + ("PDF" if done["fmt"] == "pdf" else "Excel"), done["data"], file_name=done["name"],
                        mime=done["mime"], key="report_download")
+
+bulletin_archive(ctx.scope, user["username"])

@@ -1,5 +1,7 @@
 """``python -m reports {pdf,excel} --db URL --unit CODE --period YYYY-MM --out FILE [--user NAME]``.
 
+``python -m reports bulletin …`` and ``python -m reports schedule …``: see :mod:`reports.schedule`.
+
 Prints one JSON line: the file written, its size, unit, period and seconds taken. Exit 2 on a
 bad argument (unknown unit, unit outside the user's scope, bad period, unknown user, unknown
 sections); a refused export is audited too. The audit names who ran the command — the operating
@@ -35,6 +37,11 @@ def cli_username(as_user: str | None) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in ("bulletin", "schedule"):
+        from .schedule import main as bulletin_main
+
+        return bulletin_main(argv)
     p = _parser()
     args = p.parse_args(argv)
     return run(lambda: _export(args))

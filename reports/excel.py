@@ -91,6 +91,8 @@ def render_excel(snap: Snapshot) -> bytes:
             ("起止日期", f"{snap.period.start:%Y-%m-%d} 至 {snap.period.end - pd.Timedelta(days=1):%Y-%m-%d}"),
             ("本单位预警等级", snap.own_warning.get("color_label", "")), ("编制", snap.author),
             ("生成时间", snap.generated_at), ("数据来源", snap.source_line.removeprefix("数据来源："))]
+    if snap.incomplete:
+        rows.append(("数据完整性", f"数据不完整：{snap.incomplete}"))
     for r in rows:
         info.append(list(r))
     for cell in info[1]:

@@ -218,6 +218,13 @@ def _cover(pdf: SnapshotPDF) -> None:
         pdf.cell(0, 7, " › ".join(s.crumbs) + f"（{s.level_label}）", align="C", new_x=XPos.LMARGIN,
                  new_y=YPos.NEXT)
 
+    if s.incomplete:  # a late source or a month still running: the meeting must not read it as final
+        pdf.ln(2)
+        with pdf.bold_text(11), pdf.local_context(text_color=(176, 0, 32), draw_color=(176, 0, 32), line_width=0.5):
+            pdf.set_x(MARGIN + 20)
+            pdf.multi_cell(pdf.epw - 40, 7, f"【数据不完整】{s.incomplete}", border=1, align="C",
+                           new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+
     # the unit's own warning level
     color = s.own_warning.get("color", "none")
     label = s.own_warning.get("color_label") or WARNING_LABELS.get(color, "")

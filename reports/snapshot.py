@@ -101,6 +101,7 @@ class Snapshot:
     tables: dict[str, Table] = field(default_factory=dict)
     highlights: list[str] = field(default_factory=list)  # 本期要点: one sentence each
     calendar_note: str | None = None  # said when a year of the period's deadlines has no holiday calendar
+    incomplete: str | None = None  # a bulletin's month whose data was incomplete when it was made: why
 
     @property
     def title(self) -> str:

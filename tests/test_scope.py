@@ -78,6 +78,9 @@ NO_SCOPE = {
     "freshness.feed_health": "per feed (API key, pull source) counts and times: system metadata, no unit data "
                              "(admin page, any API key)",
     "freshness.feed_hourly": "rows per feed and hour: system metadata, no unit data (admin page)",
+    "bulletins.month_completeness": "the newest event time of the whole database vs a month's end: no unit data",
+    "bulletins.record": "writes one archive row, returns its id",
+    "bulletins.archive_periods": "which months have an archived bulletin (the scheduler), no unit data",
 }
 # Scoped functions that deliberately read outside the scope; checked by their own test below.
 BY_DESIGN = {
@@ -146,6 +149,7 @@ class World:
     focus: dict  # label -> Unit
     codes: list  # every unit code of the full database
     bounds: tuple
+    bulletin_ids: tuple = ()  # archived bulletins of every unit of levels 0-1 (see _archive)
 
 
 def _subtree_only_url(request, engine_name: str) -> str:
@@ -192,7 +196,35 @@ def world(tiny_url, request, _pruned_cache) -> World:
         "foreign": un.get_unit(full, foreign_sub[0]),
         "foreign_compound": un.get_unit(full, next(r[0] for r in foreign if r[1] == 3 and r[2] == foreign_sub[0])),
     }
-    return World(full, pruned, scope, focus, [r[0] for r in rows], tuple(root[3:7]))
+    ids = _archive(full, pruned, request.getfixturevalue("tmp_path_factory"), _pruned_cache)
+    return World(full, pruned, scope, focus, [r[0] for r in rows], tuple(root[3:7]), ids)
+
+
+def _archive(full, pruned, tmp_factory, cache) -> tuple[int, ...]:
+    """The same bulletin archive rows (explicit ids, one real file) in both databases — the pruned one
+    keeps only its own units' — so that the archive's scope has something to hide. Once per database."""
+    from sqlalchemy import delete, insert
+
+    from data_access.db.schema import bulletins, units
+
+    key = ("archive", str(full.url))
+    if key not in cache:
+        path = tmp_factory.mktemp("archive") / "b.pdf"
+        path.write_bytes(b"%PDF-1.4 test")
+        with full.connect() as conn:
+            us = conn.execute(select(units).where(units.c.level <= 1).order_by(units.c.code)).mappings().all()
+        rows = [{"id": 9000 + i, "unit_code": u["code"], "unit_name": u["name"], "period": "2026-09",
+                 "generated_at": datetime(2026, 10, 1, 6), "generated_by": "schedule", "pdf_path": str(path),
+                 "xlsx_path": str(path), "incomplete": None, **{f"l{lv}_code": u[f"l{lv}_code"] for lv in range(5)}}
+                for i, u in enumerate(us)]
+        with pruned.connect() as conn:
+            kept = {r[0] for r in conn.execute(select(units.c.code))}
+        for eng, rs in ((full, rows), (pruned, [r for r in rows if r["unit_code"] in kept])):
+            with eng.begin() as conn:
+                conn.execute(delete(bulletins).where(bulletins.c.id >= 9000))
+                conn.execute(insert(bulletins), rs)
+        cache[key] = tuple(r["id"] for r in rows)
+    return cache[key]
 
 
 # --- calling any scoped function -----------------------------------------------------------------
@@ -230,6 +262,10 @@ def _options(name: str, fn, w: World) -> dict[str, list]:
             opts["codes"] = [None, w.codes]
         elif p.name == "bounds":
             opts["bounds"] = [None, w.bounds]
+        elif p.name == "bulletin_id":
+            opts["bulletin_id"] = list(w.bulletin_ids)
+        elif p.name == "fmt" and name.startswith("bulletins."):
+            opts["fmt"] = ["pdf"]
         elif p.name == "sections" and name == "snapshot.build_snapshot":
             opts["sections"] = [None]
         elif not optional:

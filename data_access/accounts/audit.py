@@ -12,7 +12,8 @@ from data_access.db.connection import begin, connect
 from data_access.db.schema import audit_log
 
 ACTIONS = ("login_ok", "login_fail", "logout", "export", "import", "user_change", "token",
-           "upload", "upload_refused", "preview", "preview_refused", "label_map", "api_key", "ingest")
+           "upload", "upload_refused", "preview", "preview_refused", "label_map", "api_key", "ingest",
+           "bulletin", "bulletin_download")
 
 
 def record(target: Engine | Connection, username: str | None, action: str, detail: dict | None = None) -> None:

@@ -391,3 +391,43 @@ ingest_batches = Table(
     Column("error", String(500)),
     Index("ix_ingest_batches_at", "at"),
 )
+
+# The archive of generated 通报 (one row per unit × period × run): where its files lie, when and by
+# what they were made. Ancestor columns let data_access scope the archive like any unit data.
+bulletins = Table(
+    "bulletins",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("unit_code", String(40), nullable=False),
+    Column("unit_name", String(100), nullable=False),
+    *_ancestor_columns(),
+    Column("period", String(40), nullable=False),  # period token, e.g. 2026-09
+    Column("generated_at", DateTime, nullable=False),
+    Column("generated_by", String(100), nullable=False),  # 'schedule', 'root@cli', an account
+    Column("pdf_path", String(500)),
+    Column("xlsx_path", String(500)),
+    Column("incomplete", String(300)),  # why the month's data was incomplete at generation; NULL: complete
+    Index("ix_bulletins_period", "period", "unit_code"),
+    Index("ix_bulletins_l1", "l1_code"),
+)
+
+# Alerts: a unit turned red/orange, or a 重点哨 event passed its deadline. One open row per
+# (kind, key) until the condition clears (cleared_at set); a new occurrence after that is a new row.
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(20), nullable=False),  # warning | key_overdue
+    Column("key", String(80), nullable=False),  # unit code or event id
+    Column("unit_code", String(40), nullable=False),
+    Column("unit_name", String(100)),
+    *_ancestor_columns(),
+    Column("level", String(10), nullable=False),  # red | orange (key_overdue: red)
+    Column("message", String(500), nullable=False),
+    Column("raised_at", DateTime, nullable=False),
+    Column("cleared_at", DateTime),
+    Column("posted", String(12), nullable=False, default="no"),  # no | sent | dead (webhook)
+    Index("ix_alerts_open", "kind", "key", "cleared_at"),
+    Index("ix_alerts_raised", "raised_at"),
+    Index("ix_alerts_l1", "l1_code"),
+)

@@ -32,6 +32,7 @@ from data_access.demo.facts import (
     build_patrols,
     build_petitions,
     build_police_rooms,
+    build_rounds,
     build_subjects,
 )
 from data_access.demo.grid import GridSpec, build_units, geometry_columns
@@ -166,8 +167,12 @@ def build_demo(url: str | None = None, scale: str = "district", seed: int = 2024
     patrols, visits = build_patrols(units, start, as_of, rng, spec.patrol_teams, spec.volunteer_teams)
     if not patrols.empty:
         patrols["track_wkb"] = shapely.to_wkb(shapely.set_precision(patrols.pop("track").to_numpy(), 1e-6))
-    counts["patrols"] = _insert(engine, schema.patrols, patrols)
-    counts["patrol_visits"] = _insert(engine, schema.patrol_visits, visits)
+    # grid heads' rounds from their own random stream: adding them leaves every other generated table as it was
+    rounds, round_visits = build_rounds(units, start, as_of, np.random.default_rng([seed, 19]),
+                                        first_id=len(patrols) + 1)
+    counts["patrols"] = _insert(engine, schema.patrols, patrols) + _insert(engine, schema.patrols, rounds)
+    counts["patrol_visits"] = (_insert(engine, schema.patrol_visits, visits)
+                               + _insert(engine, schema.patrol_visits, round_visits))
 
     log("mediation, petitions, cases, inspections …")
     counts["mediation_cases"] = _insert(engine, schema.mediation_cases,
@@ -181,6 +186,11 @@ def build_demo(url: str | None = None, scale: str = "district", seed: int = 2024
                                            build_inspections(units, spec.inspections_per_year * nd, start, as_of, rng,
                                                              risk))
     counts["targets"] = _insert(engine, schema.targets, pd.DataFrame(default_target_rows()))
+
+    log("alerts …")  # what a running system would have raised by now: the wall's ticker shows them
+    from data_access import alerts
+
+    counts["alerts"] = len(alerts.evaluate(engine, as_of=as_of))
 
     first_l1 = units.loc[units["level"] == 1, "code"].min()
     users = [user_row(name, demo_password or f"{name}123", role, first_l1 if unit == "first_l1" else unit, label)

@@ -290,6 +290,60 @@ def build_patrols(units: pd.DataFrame, start: datetime, as_of: datetime, rng: np
     return patrols, visits
 
 
+def build_rounds(units: pd.DataFrame, start: datetime, as_of: datetime, rng: np.random.Generator, first_id: int,
+                 problem_share: float = 0.06) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The grid heads' rounds (一日双巡): each compound (level 3) walked in the morning and the afternoon.
+
+    A round is a check-in in the grid workers' app, not a GPS track (``track_wkb`` empty); it visits every
+    building (level-4 cell) of its compound. Most compounds keep the practice (both rounds on 90–97 % of
+    days); ``problem_share`` of them are lax (45–65 %), more so in one subdistrict in six where the practice
+    has slipped (40 % lax, and a few compounds with no grid head: no rounds). Returns
+    (patrols, visits) shaped as :func:`build_patrols`' with ids from ``first_id``.
+    """
+    l3 = units[units["level"] == 3].reset_index(drop=True)
+    l4 = units[units["level"] == 4]
+    if l3.empty:
+        return pd.DataFrame(), pd.DataFrame(columns=["patrol_id", "unit_code", "visited_on"])
+    cells = l4.groupby("parent_code")["code"].apply(list)
+    n_days = max(1, (as_of.date() - start.date()).days + 1)
+    # one subdistrict in six (at least one) is where the practice has slipped: many lax compounds there,
+    # and a compound or two whose grid head post is vacant (no rounds at all)
+    subs = np.sort(l3["l1_code"].unique())
+    weak = set(rng.choice(subs, max(1, round(len(subs) / 6)), replace=False))
+    in_weak = l3["l1_code"].isin(weak).to_numpy()
+    lax = rng.random(len(l3)) < np.where(in_weak, 0.4, problem_share / 2)
+    vacant = in_weak & (rng.random(len(l3)) < 0.08)
+    p_twice = np.where(lax, rng.uniform(0.45, 0.65, len(l3)), rng.uniform(0.9, 0.97, len(l3)))
+    day0 = datetime.combine(start.date(), datetime.min.time())
+    rows, visits_p, visits_u, visits_d = [], [], [], []
+    pid = first_id
+    for i, u in enumerate(l3.itertuples(index=False)):
+        draw = rng.random((n_days, 2))
+        twice = draw[:, 0] < p_twice[i]
+        once = ~twice & (draw[:, 1] < 0.75)  # a missed round is usually one of the two
+        mins = rng.integers(0, 90, (n_days, 2))
+        kids = cells.get(u.code, [])
+        if vacant[i]:
+            continue
+        anc = {a: getattr(u, a) for a in ANC}
+        for d in np.flatnonzero(twice | once):
+            day = day0 + timedelta(days=int(d))
+            for k, hour in enumerate((8, 15) if twice[d] else ((8, 15)[int(draw[d, 1] * 2) % 2],)):
+                t0 = day + timedelta(hours=hour, minutes=int(mins[d, k]))
+                if t0 >= as_of:
+                    continue
+                rows.append((pid, f"{u.name}网格长", "grid", u.code, *anc.values(), t0,
+                             min(t0 + timedelta(minutes=40), as_of), 1.2))
+                visits_p += [pid] * len(kids)
+                visits_u += kids
+                visits_d += [t0.date()] * len(kids)
+                pid += 1
+    patrols = pd.DataFrame(rows, columns=["id", "team", "team_kind", "unit_code", *ANC, "started_at", "ended_at",
+                                          "length_km"])
+    visits = pd.DataFrame({"patrol_id": visits_p, "unit_code": visits_u, "visited_on": visits_d})
+    return patrols, visits
+
+
 def _spread(units: pd.DataFrame, n: int, start: datetime, end: datetime, rng: np.random.Generator,
             risk: pd.Series, trend: float = 0.0) -> pd.DataFrame:
     """``n`` timestamps in [start, end) on level-4 units weighted by population × risk.
@@ -354,5 +408,6 @@ def build_inspections(units, n, start, as_of, rng, risk) -> pd.DataFrame:
 
 
 __all__ = ["build_events", "build_subjects", "build_judgements", "build_cameras", "build_police_rooms",
-           "build_patrols", "build_mediation", "build_petitions", "build_criminal_cases", "build_inspections",
+           "build_patrols", "build_rounds", "build_mediation", "build_petitions", "build_criminal_cases",
+           "build_inspections",
            "CATEGORIES"]

@@ -33,7 +33,8 @@ def patrol_tracks(engine: Engine, scope: Scope, unit: Unit, period: Period, limi
     Columns: team, team_kind, started_at, length_km, path (list of [lon, lat]).
     """
     q = select(patrols.c.team, patrols.c.team_kind, patrols.c.started_at, patrols.c.length_km,
-               patrols.c.track_wkb).where(patrols.c.started_at >= period.start_dt,
+               patrols.c.track_wkb).where(patrols.c.track_wkb.is_not(None),  # rounds are check-ins: no track
+                                          patrols.c.started_at >= period.start_dt,
                                           patrols.c.started_at < period.end_dt)
     # Patrols belong to a subdistrict; below that level show the subdistrict's patrols. A caller
     # scoped below subdistrict level sees none (patrols carry no finer ancestor codes).
