@@ -12,7 +12,8 @@ ref  # openpyxl auto_filter range, reports/excel.py
 footer  # fpdf.FPDF calls it on every page, reports/pdf.py
 __cause__  # the exception chain of a re-raised DatabaseUnavailableError
 handle_starttag, handle_endtag, handle_data  # html.parser.HTMLParser callbacks (tests/test_escaping.py)
-log_message, do_HEAD  # http.server.BaseHTTPRequestHandler hooks (test servers)
+log_message, do_HEAD, do_POST  # http.server.BaseHTTPRequestHandler hooks (test servers)
+should_exit  # uvicorn.Server flag the API tests set to stop their server
 uses_pages_directory  # Streamlit's PagesManager flag, switched off for AppTest (tests/conftest.py)
 # Registered by decorator: SQLAlchemy event listeners and @compiles functions
 _connect, _restore_deadline  # data_access/db/engine.py, @event.listens_for
@@ -24,3 +25,4 @@ frozen_clock, pg_tiny, fast_timeouts, pytestmark
 epsg  # tests/test_import_grids_security.py parametrize argument
 # Left for the metric catalogue (issue 16 part 1) to adopt or remove with the other query functions
 case_types  # data_access/queries/safety.py
+compute  # data_access/queries/catalogue.py Metric.compute: one metric's value, the catalogue's public API

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from common.fmt import num, pct
+from common.fmt import pct
 from components.alert_list import alert_list
 from components.context import page_start
 from components.data import query, target_values

@@ -24,7 +24,8 @@ pytestmark = pytest.mark.browser
 _INJECTED_JS = """() => {
   const bad = [...document.querySelectorAll(
       // the sidebar's own logout button is the one form the app draws itself
-      'form:not(.login-form.logout[action="/auth/logout"]), input[placeholder="密码"], img[src="x"], [onerror], a[href*="evil.example"], '
+      'form:not(.login-form.logout[action="/auth/logout"]), input[placeholder="密码"], img[src="x"], '
+      + '[onerror], a[href*="evil.example"], '
       + 'img[src*="evil.example"], a[href^="mailto:"]')]
     .map(e => e.outerHTML.slice(0, 80));
   for (const s of document.querySelectorAll('style'))
