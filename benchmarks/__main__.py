@@ -14,7 +14,7 @@ import sys
 import time
 from datetime import datetime
 
-PARTS = ["queries", "page_server", "browser", "map_payload", "pdf", "import_events"]
+PARTS = ["queries", "page_server", "browser", "map_payload", "pdf", "import_events", "live_ingest"]
 SUMMARY_KEYS = ["scale", "overview_browser_cold_ms", "overview_browser_warm_ms", "drilldown_step_ms",
                 "page_server_warm_ms_max", "query_overhead_ratio_max", "kpi_query_ms_max", "payload_bytes_max_step",
                 "pdf_ms", "import_rows_per_s", "import_peak_rss_mb", "sessions30_p95_ms", "server_rss_mb_30"]

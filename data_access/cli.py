@@ -76,11 +76,11 @@ def cmd_simulate(args) -> int:
     from data_access.demo.simulate import run
 
     try:
-        if args.api and not (args.key or os.environ.get("SIMULATE_API_KEY")):
-            print("错误 / error: --api needs --key (a source key) or SIMULATE_API_KEY", file=sys.stderr)
+        if args.api and not args.key:
+            print("错误 / error: --api needs --key (a source API key)", file=sys.stderr)
             return 2
         run(get_engine(args.db), args.rate, args.minutes, args.interval, args.seed,
-            api=args.api, key=args.key or os.environ.get("SIMULATE_API_KEY"))
+            api=args.api, key=args.key)
     except KeyboardInterrupt:
         pass
     return 0
@@ -360,7 +360,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--api", default=None, help="post to this running app (e.g. http://127.0.0.1:8501); "
                                                "default: the API's ingest function in this process")
-    p.add_argument("--key", default=None, help="a source API key for --api (or SIMULATE_API_KEY)")
+    p.add_argument("--key", default=None, help="a source API key for --api")
     p.set_defaults(func=cmd_simulate)
     return parser
 

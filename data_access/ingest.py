@@ -59,7 +59,7 @@ def _frame(items: list) -> tuple[pd.DataFrame, list[int]]:
     good = [i for i, it in enumerate(items) if isinstance(it, dict)]
     present = {f for i in good for f in FIELDS if f in items[i]}
     cols = [f for f in FIELDS if f in present or f in REQUIRED]
-    data = {f: [_cell(items[i].get(f)) for i in good] for f in cols}
+    data = {f: [v if type(v) is str else _cell(v) for v in (items[i].get(f) for i in good)] for f in cols}
     df = pd.DataFrame(data, index=good, columns=cols, dtype=object)
     for f in cols:
         df[f] = df[f].astype(str)

@@ -90,10 +90,3 @@ def key_user(engine: Engine, key: str | None) -> ApiKey | None:
         return None
     return ApiKey(row.name, row.role, row.unit_code, Scope(row.unit_code, int(row.level)))
 
-
-def list_keys(engine: Engine) -> list[dict]:
-    """Every key in use: name, role, unit_code, note, created_at (never the hash)."""
-    q = select(api_keys.c.name, api_keys.c.role, api_keys.c.unit_code, api_keys.c.note, api_keys.c.created_at
-               ).where(api_keys.c.revoked_at.is_(None)).order_by(api_keys.c.name)
-    with connect(engine) as conn:
-        return [dict(r) for r in conn.execute(q).mappings()]

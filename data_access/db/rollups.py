@@ -71,6 +71,16 @@ def _fine_counts(conn: Connection, where=None) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["l0_code", "l1_code", "l2_code", *_KEYS, *_COUNTS])
 
 
+def _fine_tuples(conn: Connection, where) -> list[tuple]:
+    """:func:`_fine_counts` as plain tuples (l0, l1, l2, month, category, source, whistle, reported, closed,
+    closed_late) for a few rows."""
+    closed = func.sum(case((events.c.status == "closed", 1), else_=0))
+    late = func.sum(case((events.c.closed_at > events.c.deadline, 1), else_=0))
+    keys = [events.c.l0_code, events.c.l1_code, events.c.l2_code, month_of(events.c.reported_at),
+            events.c.category, events.c.source, events.c.whistle]
+    return conn.execute(select(*keys, func.count(), closed, late).where(where).group_by(*keys)).all()
+
+
 def _rollup_rows(fine: pd.DataFrame) -> list[dict]:
     """Rows of ``event_rollup`` for every level in :data:`ROLLUP_LEVELS` from :func:`_fine_counts`."""
     out: list[dict] = []
@@ -156,17 +166,30 @@ def write_with_delta(conn: Connection, ids: list[str], new_slices: Iterable[tupl
     slices = sorted(slices_of(conn, ids) | set(new_slices))
     _lock_slices(conn, slices)
     chunks = [ids[i:i + 500] for i in range(0, len(ids), 500)]
-    before = pd.concat([_fine_counts(conn, events.c.id.in_(c)) for c in chunks] or [pd.DataFrame()])
-    write()
-    after = pd.concat([_fine_counts(conn, events.c.id.in_(c)) for c in chunks] or [pd.DataFrame()])
-    if before.empty and after.empty:
-        return
-    keys = ["l0_code", "l1_code", "l2_code", *_KEYS]
-    before = before.assign(**{c: -before[c] for c in _COUNTS}) if not before.empty else before
-    delta = pd.concat([before, after]).fillna({k: "\x00" for k in keys})  # groupby drops NaN keys
-    delta = delta.groupby(keys, as_index=False)[_COUNTS].sum()
-    delta = delta[(delta[_COUNTS] != 0).any(axis=1)].replace({"\x00": None})
-    rows = _rollup_rows(delta)
+    # plain Python over a few hundred rows: pandas' per-call overhead would cost more than the batch
+    acc: dict[tuple, list[int]] = {}
+    for sign in (-1, 1):
+        if sign == 1:
+            write()
+        for c in chunks:
+            for row in _fine_tuples(conn, events.c.id.in_(c)):
+                codes, key, counts = row[:3], tuple(row[3:7]), row[7:]
+                for lv in ROLLUP_LEVELS:
+                    if codes[lv] is None:
+                        continue
+                    slot = acc.setdefault((lv, *codes[:lv + 1], *key), [0, 0, 0])
+                    for i in range(3):
+                        slot[i] += sign * int(counts[i] or 0)
+    rows = []
+    for k, counts in acc.items():
+        if not any(counts):
+            continue
+        lv = k[0]
+        anc = list(k[1:lv + 2]) + [None] * (4 - lv)
+        month, category, source, whistle = k[lv + 2:]
+        rows.append({"unit_code": anc[lv], "month": month, "category": category, "source": source,
+                     "whistle": whistle, "level": lv, **{f"l{i}_code": anc[i] for i in range(5)},
+                     "reported": counts[0], "closed": counts[1], "closed_late": counts[2]})
     if not rows:
         return
     ins = (pg_insert if conn.dialect.name == "postgresql" else sqlite_insert)(event_rollup)
