@@ -41,11 +41,18 @@ def tile_html(t: Tile) -> str:
             f'<div class="kpi-value">{html.escape(t.value)}{unit}</div>{foot}{sparkline_svg(t.spark)}</div>')
 
 
+def kpi_tiles_html(tiles: list[Tile], columns: int | None = None) -> str:
+    """The tiles as one HTML grid of ``columns`` (default: all in one row); "" for no tiles."""
+    if not tiles:
+        return ""
+    cols = columns or len(tiles)
+    return (f'<div class="kpi-grid" style="grid-template-columns: repeat({cols}, minmax(0, 1fr));">'
+            + "".join(tile_html(t) for t in tiles) + "</div>")
+
+
 def kpi_tiles(tiles: list[Tile], columns: int | None = None) -> None:
-    """Render tiles in a grid of ``columns`` (default: all in one row). Empty list → nothing."""
+    """Render tiles in a grid of ``columns`` (default: all in one row). Empty list → a note."""
     if not tiles:
         st.info("暂无指标数据")
         return
-    cols = columns or len(tiles)
-    st.html(f'<div class="kpi-grid" style="grid-template-columns: repeat({cols}, minmax(0, 1fr));">'
-            + "".join(tile_html(t) for t in tiles) + "</div>")
+    st.html(kpi_tiles_html(tiles, columns))

@@ -28,6 +28,7 @@ from data_access.db.connection import begin
 from data_access.db.engine import lift_timeouts
 from data_access.db.schema import event_rollup, events
 from data_access.db.sqlfn import month_of
+from data_access.db.version import bump_data_version
 from data_access.filters import Period, Scope, Unit
 
 ROLLUP_LEVELS = (0, 1, 2)
@@ -152,7 +153,9 @@ def rebuild_engine(engine: Engine) -> int:
     """:func:`rebuild` in its own transaction, without the statement timeout (it reads every event)."""
     with begin(engine) as conn:
         lift_timeouts(conn)
-        return rebuild(conn)
+        n = rebuild(conn)
+        bump_data_version(conn)
+        return n
 
 
 __all__ = ["period_months", "usable", "rebuild", "refresh", "refresh_for_events", "slices_of", "slice_lock_key",
