@@ -31,8 +31,7 @@ from typing import Any
 import streamlit as st
 
 from common import settings
-from data_access import default_url, get_engine
-from data_access.db.version import data_version
+from data_access import data_version, default_url, get_engine
 from data_access.filters import Scope, parse_period
 from data_access.queries import (
     events,

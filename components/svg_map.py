@@ -7,9 +7,9 @@ outlined — which an SVG does as well, and an SVG string can be rendered once a
 wall on the same view (:mod:`components.wall_render`). The interactive map (layers, points, tracks,
 zoom) stays deck.gl on 网格地图.
 
-Each child is a link (``<a href="?unit=CODE…" target="_self">``): a click drills down in the same tab,
-keeping the wall's other URL parameters. Names are data: every text and attribute is escaped
-(:func:`common.markup.h`). Pure function of its inputs, no Streamlit.
+Each child is a link (``<a href="?unit=CODE…" target="_self">``, clipped to the child's outline): a
+click drills down in the same tab, keeping the wall's other URL parameters. Names are data: every
+text and attribute is escaped (:func:`common.markup.h`). Pure functions of their inputs, no Streamlit.
 """
 
 from __future__ import annotations
@@ -59,17 +59,30 @@ def unit_href(code: str, params: tuple[tuple[str, str], ...] = ()) -> str:
     return "?" + urlencode([("unit", code), *rest])
 
 
-def map_svg(features: dict, colors: dict[str, str], labels: dict[str, str], bounds: list[float],
-            width: int = 900, height: int = 850, focus: str | None = None,
-            params: tuple[tuple[str, str], ...] = (), show_labels: bool = True) -> str:
-    """An ``<svg>`` of ``features`` (GeoJSON FeatureCollection with properties code, name, center_lon,
-    center_lat) filled by ``colors`` (code → red/orange/yellow/blue/none), ``labels`` (code → warning
-    label, shown as the tooltip), the ``focus`` code outlined, each child a drill-down link.
+def _clip_polygon(geometry: dict, proj, width: int, height: int) -> str:
+    """A CSS ``clip-path: polygon(evenodd, …)`` in percentages of the box for a Polygon/MultiPolygon.
 
-    Empty collection → an SVG with a "暂无边界数据" note.
-    """
+    Rings (holes, parts) are chained into one outline, each closed back to its own start and joined
+    by a segment walked out and back again: the joins enclose no area, so evenodd still cuts the
+    holes, and the clip (which also limits where the link can be clicked) scales with the box."""
+    kind, coords = geometry.get("type"), geometry.get("coordinates") or []
+    polys = [coords] if kind == "Polygon" else coords if kind == "MultiPolygon" else []
+    rings = [[proj(x, y) for x, y, *_ in r] for poly in polys for r in poly if len(r) >= 3]
+    if not rings:
+        return ""
+    pts: list[tuple[float, float]] = []
+    for r in rings:
+        pts += r + [r[0]]
+    pts += [p0 for p0 in (rings[i][0] for i in range(len(rings) - 2, -1, -1))]  # walk the joins back
+    return "polygon(evenodd," + ",".join(f"{x / width * 100:.2f}% {y / height * 100:.2f}%" for x, y in pts) + ")"
+
+
+def map_svg(features: dict, colors: dict[str, str], bounds: list[float], width: int = 900, height: int = 850,
+            focus: str | None = None) -> str:
+    """An SVG document of ``features`` (GeoJSON FeatureCollection with properties code, name) filled by
+    ``colors`` (code → red/orange/yellow/blue/none), outlined, the ``focus`` code outlined in amber."""
     proj = _projector(bounds, width, height, pad=12)
-    shapes, names, focus_shape = [], [], ""
+    shapes, focus_shape = [], ""
     for f in features.get("features", []):
         p = f.get("properties", {})
         code = str(p.get("code", ""))
@@ -78,24 +91,53 @@ def map_svg(features: dict, colors: dict[str, str], labels: dict[str, str], boun
             continue
         c = colors.get(code, "none")
         fill = WARNING_COLORS.get(c, WARNING_COLORS["none"])
-        title = f'{p.get("name", "")}\n{labels.get(code, "正常")}'
-        shapes.append(f'<a href="{h(unit_href(code, params))}" target="_self" data-unit="{h(code)}">'
-                      f'<path d="{d}" fill="{fill}" fill-opacity="0.72" data-color="{h(c)}">'
-                      f'<title>{h(title)}</title></path></a>')
+        shapes.append(f'<path d="{d}" fill="{fill}" data-unit="{h(code)}" data-color="{h(c)}"/>')
         if code == focus:
-            focus_shape = (f'<path d="{d}" fill="none" stroke="{FOCUS_STROKE}" stroke-width="4" '
-                           f'data-testid="map-focus" pointer-events="none"/>')
+            focus_shape = f'<path d="{d}" fill="none" stroke="{FOCUS_STROKE}" stroke-width="5" data-focus="1"/>'
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" '
+            f'height="{height}"><g fill-opacity="0.72" stroke="{LINE}" stroke-width="1.2" stroke-opacity="0.9" '
+            f'fill-rule="evenodd">{"".join(shapes)}</g>{focus_shape}</svg>')
+
+
+_CSS = ("<style>.wall-map{position:relative;width:100%}.wall-map img{position:absolute;inset:0;width:100%;"
+        "height:100%;pointer-events:none;z-index:1}.wall-map a.u{position:absolute;inset:0;display:block}"
+        ".wall-map a.u:hover{background:rgba(255,255,255,.18)}.wall-map .lb{position:absolute;z-index:2;"
+        "transform:translate(-50%,-50%);pointer-events:none;white-space:nowrap;font-weight:600;font-size:15px;"
+        "color:#fff;text-shadow:0 0 3px #07142B,0 0 3px #07142B}.wall-map .lb.f{color:#FFD23F}"
+        ".wall-map .empty{position:absolute;top:45%;width:100%;text-align:center;color:#9FC3FF;font-size:22px}"
+        "</style>")
+
+
+def map_html(features: dict, colors: dict[str, str], labels: dict[str, str], bounds: list[float],
+             width: int = 900, height: int = 850, focus: str | None = None,
+             params: tuple[tuple[str, str], ...] = (), show_labels: bool = True) -> str:
+    """The wall's map as HTML that Streamlit's ``st.html`` keeps (its sanitiser drops inline ``<svg>``).
+
+    The picture is :func:`map_svg` as an ``<img>`` (a data URI); over it, one link per child
+    (``<a href="?unit=CODE…" target="_self">``) clipped to the child's outline with a CSS ``clip-path``,
+    so a click on a child drills down in the same tab; the names are HTML labels at the children's
+    centres. ``labels`` (code → warning label) become the links' tooltips. Empty → "暂无边界数据".
+    """
+    import base64
+
+    proj = _projector(bounds, width, height, pad=12)
+    links, names = [], []
+    for f in features.get("features", []):
+        p = f.get("properties", {})
+        code = str(p.get("code", ""))
+        clip = _clip_polygon(f.get("geometry") or {}, proj, width, height)
+        if not clip:
+            continue
+        tip = f'{p.get("name", "")} {labels.get(code, "正常")}'
+        links.append(f'<a class="u" href="{h(unit_href(code, params))}" target="_self" data-unit="{h(code)}" '
+                     f'data-color="{h(colors.get(code, "none"))}" title="{h(tip)}" style="clip-path:{clip}"></a>')
         if show_labels and p.get("center_lon") is not None:
             x, y = proj(float(p["center_lon"]), float(p["center_lat"]))
-            names.append(f'<text x="{x:.1f}" y="{y:.1f}">{h(p.get("name", ""))}</text>')
-    if not shapes:
-        body = f'<text x="{width / 2:.0f}" y="{height / 2:.0f}" class="empty">暂无边界数据</text>'
-    else:
-        body = (f'<g stroke="{LINE}" stroke-width="1.2" stroke-opacity="0.9" fill-rule="evenodd">{"".join(shapes)}</g>'
-                f'{focus_shape}<g class="lbl" pointer-events="none">{"".join(names)}</g>')
-    return (f'<svg class="wall-map" data-testid="wall-map" viewBox="0 0 {width} {height}" '
-            f'preserveAspectRatio="xMidYMid meet" xmlns="http://www.w3.org/2000/svg" role="img">'
-            '<style>.wall-map a path:hover{fill-opacity:.95}.wall-map text{font:600 15px "Noto Sans CJK SC",'
-            '"Microsoft YaHei",sans-serif;fill:#fff;text-anchor:middle;dominant-baseline:middle;paint-order:stroke;'
-            'stroke:#07142B;stroke-width:3px;stroke-opacity:.75}.wall-map .empty{fill:#9FC3FF;font-size:22px}</style>'
-            f'{body}</svg>')
+            cls = "lb f" if code == focus else "lb"
+            names.append(f'<span class="{cls}" style="left:{x / width * 100:.2f}%;top:{y / height * 100:.2f}%">'
+                         f'{h(p.get("name", ""))}</span>')
+    svg = base64.b64encode(map_svg(features, colors, bounds, width, height, focus).encode()).decode("ascii")
+    empty = "" if links else '<div class="empty">暂无边界数据</div>'
+    return (f'{_CSS}<div class="wall-map" data-testid="wall-map" style="aspect-ratio:{width}/{height}">'
+            f'{"".join(links)}<img alt="" data-testid="wall-map-svg" src="data:image/svg+xml;base64,{svg}">'
+            f'{"".join(names)}{empty}</div>')

@@ -31,7 +31,7 @@ from .kpi import kpi_tiles_html
 from .mix import category_donut_html
 from .overview_data import load_overview
 from .ranking_list import ranking_html
-from .svg_map import map_svg
+from .svg_map import map_html
 from .ticker import ticker_html
 from .trend import trend_html
 from .wall_tiles import build_tiles
@@ -111,5 +111,4 @@ def wall_map(db: str, scope: tuple[str | None, int], unit_code: str, period_toke
     warn = query("child_warnings", Scope(*scope), unit_code, period_token, as_of=as_of)
     colors = dict(zip(warn["code"], warn["color"])) if len(warn) else {}
     labels = dict(zip(warn["code"], warn["color_label"])) if len(warn) else {}
-    svg = map_svg(feats["children"], colors, labels, feats["bounds"], width, height, focus=focus, params=params)
-    return f'<div class="wall-map-box" style="height:{height}px">{svg}</div>'
+    return map_html(feats["children"], colors, labels, feats["bounds"], width, height, focus=focus, params=params)
