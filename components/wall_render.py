@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import urlencode
 
 import streamlit as st
 
@@ -101,14 +102,27 @@ def focus_line(row: tuple) -> str:
             f'办结率 {pct(rate)}　超期 {num(overdue)} 件</div>')
 
 
-@st.cache_resource(show_spinner=False, max_entries=512, ttl=_ttl())
+_REST = "__rest__"  # stands for the session's own URL parameters in the shared, cached map links
+
+
 def wall_map(db: str, scope: tuple[str | None, int], unit_code: str, period_token: str, as_of: datetime,
              version: str, focus: str | None, params: tuple[tuple[str, str], ...], width: int, height: int) -> str:
-    """The wall's map of one view as HTML around an inline SVG (see :mod:`components.svg_map`)."""
+    """The wall's map of one view (see :mod:`components.svg_map`); its links keep ``params`` (the wall's
+    other URL parameters: kiosk, period, a display token…), filled in per session, so walls with
+    different tokens still share one rendered map."""
+    html = _wall_map(db, scope, unit_code, period_token, as_of, version, focus, width, height)
+    rest = urlencode([(k, v) for k, v in params if k != "unit"])
+    return html.replace(f"&amp;{_REST}=1", h("&" + rest) if rest else "")
+
+
+@st.cache_resource(show_spinner=False, max_entries=512, ttl=_ttl())
+def _wall_map(db: str, scope: tuple[str | None, int], unit_code: str, period_token: str, as_of: datetime,
+              version: str, focus: str | None, width: int, height: int) -> str:
     from .grid_map import map_features
 
     feats = map_features(db, scope, unit_code, version)
     warn = query("child_warnings", Scope(*scope), unit_code, period_token, as_of=as_of)
     colors = dict(zip(warn["code"], warn["color"])) if len(warn) else {}
     labels = dict(zip(warn["code"], warn["color_label"])) if len(warn) else {}
-    return map_html(feats["children"], colors, labels, feats["bounds"], width, height, focus=focus, params=params)
+    return map_html(feats["children"], colors, labels, feats["bounds"], width, height, focus=focus,
+                    params=((_REST, "1"),))

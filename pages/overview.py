@@ -47,8 +47,8 @@ def wall_body() -> None:
     as_of = now.replace(second=0, microsecond=0)
     shown = stale_copies()  # every last good copy this refresh falls back on: the figures', the map's
     view = (ctx.db, scope_key(ctx.scope), ctx.unit.code, ctx.period.token, as_of)
-    parts, _ = last_good(f"overview:{ctx.unit.code}:{ctx.period.token}",
-                         lambda: wall_parts(*view, current_version(ctx.db)))
+    version, _ = last_good("data_version", lambda: current_version(ctx.db))  # one version for the whole refresh
+    parts, _ = last_good(f"overview:{ctx.unit.code}:{ctx.period.token}", lambda: wall_parts(*view, version))
     c1, c2, c3 = st.columns([1.05, 1.9, 1.05], vertical_alignment="center")
     with c1:
         header.clock()
@@ -66,7 +66,7 @@ def wall_body() -> None:
         # the sidebar takes ≈ 300 px of a 1920 screen outside kiosk mode: fit the district to what is left
         width = 900 if kiosk else 740
         svg, _ = last_good(f"wall_map:{ctx.unit.code}:{ctx.period.token}",
-                           lambda: wall_map(*view, current_version(ctx.db), focus[0] if focus else None,
+                           lambda: wall_map(*view, version, focus[0] if focus else None,
                                             _link_params(), width, 850))
         st.html(svg)  # server-rendered SVG: no WebGL on the wall; a click is a link (?unit=…, same tab)
         if focus is not None:
