@@ -23,7 +23,7 @@ import asyncio
 import os
 import time
 
-from .common import PERIOD, percentile
+from .common import PERIOD, percentile, rss_mb
 
 CLK = os.sysconf("SC_CLK_TCK")
 
@@ -106,13 +106,14 @@ async def _measure(base: str, query: str, n: int, pid: int, rounds: int, change,
             c0 = cpu_ms(pid)
             times += await asyncio.gather(*(c.refresh() for c in clients))
             cpu.append((cpu_ms(pid) - c0) / n)
+        rss = rss_mb(pid)  # with all N sessions still open
     finally:
         await asyncio.gather(*(c.close() for c in clients), return_exceptions=True)
     ms = [t * 1000 for t in times]
     return {f"sessions{n}_p50_ms": round(percentile(ms, 0.5)), f"sessions{n}_p95_ms": round(percentile(ms, 0.95)),
             f"sessions{n}_max_ms": round(max(ms)),
             f"wall_refresh_server_cpu_ms_{n}": round(sorted(cpu)[len(cpu) // 2], 1),
-            f"sessions{n}_open_s_max": round(max(opened), 1)}
+            f"sessions{n}_open_s_max": round(max(opened), 1), f"server_rss_mb_{n}": round(rss)}
 
 
 def run(url: str, log=print, sessions: tuple[int, ...] | None = None, rounds: int = 3) -> dict:
@@ -140,7 +141,7 @@ def run(url: str, log=print, sessions: tuple[int, ...] | None = None, rounds: in
             out |= res
             log(f"  {n:3d} walls refreshed at once: p50 {res[f'sessions{n}_p50_ms']} ms, "
                 f"p95 {res[f'sessions{n}_p95_ms']} ms, server CPU {res[f'wall_refresh_server_cpu_ms_{n}']} ms "
-                "per refresh per wall")
+                f"per refresh per wall, server RSS {res[f'server_rss_mb_{n}']} MB")
         if out.get("wall_refresh_server_cpu_ms_1") and out.get("wall_refresh_server_cpu_ms_30"):
             out["wall_refresh_cpu_ratio_30"] = round(out["wall_refresh_server_cpu_ms_30"]
                                                      / out["wall_refresh_server_cpu_ms_1"], 2)

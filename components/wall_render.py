@@ -102,6 +102,24 @@ def focus_line(row: tuple) -> str:
             f'办结率 {pct(rate)}　超期 {num(overdue)} 件</div>')
 
 
+def in_background(fn, *args) -> None:
+    """Start ``fn(*args)`` (a cached render) in a thread of this script run, to fill its cache while the
+    script computes something else; errors are left for the script's own call of ``fn`` to meet."""
+    import threading
+
+    from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
+
+    def work() -> None:
+        try:
+            fn(*args)
+        except Exception:  # noqa: BLE001, S110 - the script calls fn itself and handles what it raises
+            pass
+
+    t = threading.Thread(target=work, daemon=True, name="wall-prefetch")
+    add_script_run_ctx(t, get_script_run_ctx())
+    t.start()
+
+
 _REST = "__rest__"  # stands for the session's own URL parameters in the shared, cached map links
 
 

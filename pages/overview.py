@@ -11,7 +11,7 @@ from components.context import page_context
 from components.data import current_version, scope_key
 from components.live import database_or_wait, last_good, stale_copies, steady_screen, waiting_message
 from components.theme import panel_title, wall_css
-from components.wall_render import focus_line, wall_map, wall_parts
+from components.wall_render import focus_line, in_background, wall_map, wall_parts
 from data_access import DatabaseUnavailableError
 
 TITLE = os.environ.get("WALL_TITLE", "{unit}“三零”创建一屏统揽")
@@ -48,7 +48,12 @@ def wall_body() -> None:
     shown = stale_copies()  # every last good copy this refresh falls back on: the figures', the map's
     view = (ctx.db, scope_key(ctx.scope), ctx.unit.code, ctx.period.token, as_of)
     version, _ = last_good("data_version", lambda: current_version(ctx.db))  # one version for the whole refresh
+    kids_hint = st.session_state.get("_wall_kids") or ()
+    focus_hint = kids_hint[int(now.timestamp() // rotate_s) % len(kids_hint)][0] if rotate_s and kids_hint else None
+    map_args = (*view, version, focus_hint, _link_params(), 900 if kiosk else 740, 850)
+    in_background(wall_map, *map_args)  # the map's queries run beside the figures' (SQLite/PostgreSQL wait, not CPU)
     parts, _ = last_good(f"overview:{ctx.unit.code}:{ctx.period.token}", lambda: wall_parts(*view, version))
+    st.session_state["_wall_kids"] = tuple(parts.children)
     c1, c2, c3 = st.columns([1.05, 1.9, 1.05], vertical_alignment="center")
     with c1:
         header.clock()
@@ -64,10 +69,8 @@ def wall_body() -> None:
         kids = parts.children
         focus = kids[int(now.timestamp() // rotate_s) % len(kids)] if rotate_s and kids else None
         # the sidebar takes ≈ 300 px of a 1920 screen outside kiosk mode: fit the district to what is left
-        width = 900 if kiosk else 740
         svg, _ = last_good(f"wall_map:{ctx.unit.code}:{ctx.period.token}",
-                           lambda: wall_map(*view, version, focus[0] if focus else None,
-                                            _link_params(), width, 850))
+                           lambda: wall_map(*view, version, focus[0] if focus else None, *map_args[7:]))
         st.html(svg)  # server-rendered SVG: no WebGL on the wall; a click is a link (?unit=…, same tab)
         if focus is not None:
             st.html(focus_line(focus))
