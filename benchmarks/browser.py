@@ -38,12 +38,17 @@ def start_server(url: str) -> tuple[subprocess.Popen, str]:
                              str(port), "--server.address", "127.0.0.1", "--server.headless", "true"],
                             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
-    for _ in range(120):
+    for _ in range(240):
         try:
             urllib.request.urlopen(f"{base}/_stcore/health", timeout=1)
             break
         except OSError:
+            if proc.poll() is not None:
+                raise RuntimeError(f"the app server exited with {proc.returncode} before answering")
             time.sleep(0.5)
+    else:
+        proc.terminate()
+        raise RuntimeError("the app server did not answer its health check in 2 minutes")
     return proc, base
 
 

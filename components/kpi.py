@@ -22,16 +22,20 @@ class Tile:
 
 
 def sparkline_svg(values: tuple[float, ...], color: str = "#3BA0FF") -> str:
-    """A tiny inline SVG polyline (no JS, no external request); empty string for < 2 values."""
+    """A tiny SVG polyline as an ``<img>`` data URI (no JS, no external request; Streamlit's HTML
+    sanitiser drops inline ``<svg>``); empty string for < 2 values."""
     if len(values) < 2:
         return ""
+    import base64
+
     lo, hi = min(values), max(values)
     span = (hi - lo) or 1.0
     n = len(values) - 1
     pts = " ".join(f"{i * 100 / n:.1f},{28 - (v - lo) / span * 26:.1f}" for i, v in enumerate(values))
-    return (f'<svg class="spark" viewBox="0 0 100 30" preserveAspectRatio="none">'
-            f'<polyline fill="none" stroke="{color}" stroke-width="2" vector-effect="non-scaling-stroke" '
-            f'points="{pts}"/></svg>')
+    svg = (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 100 30" preserveAspectRatio="none">'
+           f'<polyline fill="none" stroke="{color}" stroke-width="2" vector-effect="non-scaling-stroke" '
+           f'points="{pts}"/></svg>')
+    return f'<img class="spark" alt="" src="data:image/svg+xml;base64,{base64.b64encode(svg.encode()).decode()}">'
 
 
 def tile_html(t: Tile) -> str:
