@@ -44,7 +44,7 @@ def start_server(url: str) -> tuple[subprocess.Popen, str]:
             break
         except OSError:
             if proc.poll() is not None:
-                raise RuntimeError(f"the app server exited with {proc.returncode} before answering")
+                raise RuntimeError(f"the app server exited with {proc.returncode} before answering") from None
             time.sleep(0.5)
     else:
         proc.terminate()
