@@ -14,10 +14,12 @@ import sys
 import time
 from datetime import datetime
 
-PARTS = ["queries", "page_server", "browser", "map_payload", "pdf", "import_events", "live_ingest"]
+PARTS = ["queries", "page_server", "browser", "walls", "map_payload", "pdf", "import_events", "live_ingest"]
 SUMMARY_KEYS = ["scale", "overview_browser_cold_ms", "overview_browser_warm_ms", "drilldown_step_ms",
                 "page_server_warm_ms_max", "query_overhead_ratio_max", "kpi_query_ms_max", "payload_bytes_max_step",
-                "pdf_ms", "import_rows_per_s", "import_peak_rss_mb", "sessions30_p95_ms", "server_rss_mb_30"]
+                "pdf_ms", "import_rows_per_s", "import_peak_rss_mb", "sessions1_p95_ms", "sessions10_p95_ms",
+                "sessions30_p95_ms", "sessions100_p95_ms", "wall_refresh_server_cpu_ms_1",
+                "wall_refresh_server_cpu_ms_30", "wall_refresh_cpu_ratio_30", "server_rss_mb_30"]
 
 
 def main(argv=None) -> int:

@@ -94,8 +94,12 @@ SETTINGS: tuple[Setting, ...] = (
             non_negative_int, "database"),
     Setting("DB_RETRY_S", 10.0, "how often the 等待数据连接 screen tries the database again", seconds, "database"),
     # app and wall
-    Setting("CACHE_TTL_S", 60, "query cache at the component edge (seconds)", non_negative_int),
-    Setting("LIVE_TTL_S", 10, "the wall's query cache (seconds)", non_negative_int),
+    Setting("CACHE_TTL_S", 60, "query cache at the component edge (seconds); answers are keyed by the data "
+            "version, so this only bounds how late a change made outside the app's writers shows", non_negative_int),
+    Setting("LIVE_TTL_S", 10, "the wall's query cache (seconds; keyed by the data version like CACHE_TTL_S)",
+            non_negative_int),
+    Setting("DATA_VERSION_POLL_S", 1.0, "how often a process reads the data version (seconds); a new event "
+            "reaches the walls at their next refresh after this", seconds),
     Setting("WALL_TITLE", "{unit}“三零”创建一屏统揽", "the wall's title; {unit} is the focus unit's name"),
     Setting("HASH_CONCURRENCY", 2, "password checks running at once per process (argon2, 64 MiB each)",
             positive_int),

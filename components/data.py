@@ -10,18 +10,27 @@ once per page run by :func:`run_as_of` and passed down. It is truncated to the m
 does not defeat the cache: within a minute every run asks for the same key, and a minute is as
 long as the cache keeps an answer anyway (``CACHE_TTL_S`` = 60 s), so the hit rate is unchanged;
 overdue counts move at most a minute late, which nobody can see (deadlines fall on the hour).
+
+Every answer is also keyed by the *data version* (:func:`data_access.db.version.data_version`), which
+every writer bumps in its own transaction: a new event reaches every page and every wall at its next
+run, not when a TTL runs out, and N walls on the same view cost one query per data change. The TTLs
+(``CACHE_TTL_S``, ``LIVE_TTL_S``) only bound how late a change made *outside* the app's writers (a
+hand-made SQL edit) shows. The version itself is read at most every ``DATA_VERSION_POLL_S`` seconds
+per process (:func:`current_version`), so a burst of walls asks the database for it once.
 """
 
 from __future__ import annotations
 
 import inspect
+import threading
+import time
 from datetime import datetime
 from typing import Any
 
 import streamlit as st
 
 from common import settings
-from data_access import alerts, default_url, get_engine
+from data_access import alerts, data_version, default_url, get_engine
 from data_access.filters import Scope, parse_period
 from data_access.queries import (
     catalogue,
@@ -125,9 +134,31 @@ def scope_key(scope: Scope) -> tuple[str | None, int]:
     return (scope.unit_code, scope.level)
 
 
+_versions: dict[str, tuple[float, str]] = {}
+_versions_lock = threading.Lock()
+
+
+def current_version(url: str | None = None) -> str:
+    """The data version of ``url`` (default: this app's database), read from the database at most every
+    ``DATA_VERSION_POLL_S`` seconds per process. Raises DatabaseUnavailableError during an outage."""
+    url = url or db_url()
+    poll = settings.get("DATA_VERSION_POLL_S")
+    now = time.monotonic()
+    seen = _versions.get(url)
+    if seen is not None and now - seen[0] < poll:
+        return seen[1]
+    with _versions_lock:  # one reader per process; the sessions arriving meanwhile take its answer
+        seen = _versions.get(url)
+        if seen is not None and time.monotonic() - seen[0] < poll and seen[0] >= now:
+            return seen[1]
+        version = data_version(engine(url))
+        _versions[url] = (time.monotonic(), version)
+        return version
+
+
 @st.cache_data(ttl=CACHE_TTL_S, show_spinner=False, max_entries=4000)
 def _cached(name: str, url: str, scope: tuple[str | None, int], unit: str | None, period: str | None,
-            kwargs: tuple) -> Any:
+            kwargs: tuple, version: str) -> Any:
     fn, takes_period = QUERIES[name]
     eng = engine(url)
     sc = Scope(*scope)
@@ -138,8 +169,8 @@ def _cached(name: str, url: str, scope: tuple[str | None, int], unit: str | None
 
 @st.cache_data(ttl=LIVE_TTL_S, show_spinner=False, max_entries=2000)
 def _cached_live(name: str, url: str, scope: tuple[str | None, int], unit: str | None, period: str | None,
-                 kwargs: tuple) -> Any:
-    return _cached.__wrapped__(name, url, scope, unit, period, kwargs)
+                 kwargs: tuple, version: str) -> Any:
+    return _cached.__wrapped__(name, url, scope, unit, period, kwargs, version)
 
 
 def query(name: str, scope: Scope, unit: str | None, period: str | None = None, *, as_of: datetime | None = None,
@@ -156,9 +187,14 @@ def query(name: str, scope: Scope, unit: str | None, period: str | None = None, 
             raise TypeError(f"query {name!r} depends on the time: pass as_of=ctx.as_of")
         kwargs["as_of"] = as_of.replace(second=0, microsecond=0)
     fn = _cached_live if live else _cached
-    return fn(name, db_url(), scope_key(scope), unit, period, tuple(sorted(kwargs.items())))
+    url = db_url()
+    return fn(name, url, scope_key(scope), unit, period, tuple(sorted(kwargs.items())), current_version(url))
+
+
+def target_values(url: str) -> dict[str, float]:
+    return _target_values(url, current_version(url))
 
 
 @st.cache_data(ttl=CACHE_TTL_S, show_spinner=False)
-def target_values(url: str) -> dict[str, float]:
+def _target_values(url: str, version: str) -> dict[str, float]:
     return targets.target_values(engine(url))

@@ -25,7 +25,7 @@ from common import settings
 from common.colors import WARNING_COLORS
 from data_access.filters import Scope
 
-from .data import db_url, engine, query, scope_key
+from .data import current_version, db_url, engine, query, scope_key
 from .live import last_good
 
 LAYERS = {"fill": "四色预警", "labels": "边界与名称", "events": "事件分布", "patrols": "巡逻轨迹",
@@ -40,9 +40,10 @@ STATUS_RGB = {"reported": [255, 82, 82], "dispatched": [255, 179, 0], "handled":
 
 
 @st.cache_data(ttl=3600, show_spinner=False, max_entries=512)
-def map_features(db: str, scope: tuple, unit_code: str) -> dict:
+def map_features(db: str, scope: tuple, unit_code: str, version: str = "") -> dict:
     """Simplified, rounded GeoJSON of the children of ``unit_code`` (or the unit itself at the lowest
-    level), plus the focus outline and the bounds. Cached: geometry does not change between refreshes."""
+    level), plus the focus outline and the bounds. Cached: geometry does not change between refreshes;
+    ``version`` (the data version) makes a boundary import show at once."""
     from data_access.queries.units import geometries, get_unit
     from geo import round_coords, simplify_coverage
 
@@ -136,7 +137,8 @@ def grid_map(ctx, layers: set[str] | None = None, height: int = 650, key: str = 
     """
     layers = set(DEFAULT_LAYERS if layers is None else layers)
     # Through last_good: on a wall, a database outage longer than the cache TTL keeps the last map.
-    feats, _ = last_good(f"map:{ctx.unit.code}", lambda: map_features(db_url(), scope_key(ctx.scope), ctx.unit.code))
+    feats, _ = last_good(f"map:{ctx.unit.code}", lambda: map_features(db_url(), scope_key(ctx.scope), ctx.unit.code,
+                                                                current_version()))
     warn, _ = last_good(f"map_warnings:{ctx.unit.code}:{ctx.period.token}",
                         lambda: query("child_warnings", ctx.scope, ctx.unit.code, ctx.period.token,
                                               as_of=ctx.as_of))

@@ -13,10 +13,14 @@ def _donut(labels: tuple, values: tuple) -> str:
     return donut_svg(list(labels), list(values))
 
 
-def category_donut(df: pd.DataFrame) -> None:
-    """``df`` columns label, reported (data_access.queries.events.closure_by(..., 'category'))."""
+def category_donut_html(df: pd.DataFrame) -> str:
+    """``df`` columns label, reported (data_access.queries.events.closure_by(..., 'category')); "" when empty."""
     if df is None or df.empty or df["reported"].sum() == 0:
-        st.info("暂无事件")
-        return
+        return ""
     svg = _donut(tuple(df["label"]), tuple(int(v) for v in df["reported"]))
-    st.html(f'<div class="chart" data-chart="category">{svg}</div>')
+    return f'<div class="chart" data-chart="category">{svg}</div>'
+
+
+def category_donut(df: pd.DataFrame) -> None:
+    html = category_donut_html(df)
+    st.html(html) if html else st.info("暂无事件")

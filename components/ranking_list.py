@@ -12,9 +12,14 @@ from common.colors import WARNING_COLORS
 
 def ranking_list(df: pd.DataFrame, value_col: str, value_fmt, link_page: str = "map", max_rows: int = 12) -> None:
     """``df`` has code, name, ``value_col`` and optionally color; rows are drawn in the given order."""
+    out = ranking_html(df, value_col, value_fmt, link_page, max_rows)
+    st.html(out) if out else st.info("暂无排名数据")
+
+
+def ranking_html(df: pd.DataFrame, value_col: str, value_fmt, link_page: str = "map", max_rows: int = 12) -> str:
+    """The ranking table as HTML; "" when there is nothing to rank."""
     if df is None or df.empty:
-        st.info("暂无排名数据")
-        return
+        return ""
     rows = []
     vmax = max(float(df[value_col].max() or 0), 1e-9)
     for i, r in enumerate(df.head(max_rows).itertuples(index=False), start=1):
@@ -26,7 +31,7 @@ def ranking_list(df: pd.DataFrame, value_col: str, value_fmt, link_page: str = "
             f'<a href="/{link_page}?unit={html.escape(r.code)}" target="_self">{html.escape(r.name)}</a></td>'
             f'<td class="bar"><div style="width:{width:.0f}%"></div></td>'
             f'<td class="v">{html.escape(value_fmt(v))}</td></tr>')
-    st.html('<style>.rank{width:100%;border-collapse:collapse;font-size:14px;color:#E6F0FF}'
+    return ('<style>.rank{width:100%;border-collapse:collapse;font-size:14px;color:#E6F0FF}'
             '.rank td{padding:2px 4px;border-bottom:1px solid #132B52;white-space:nowrap}'
             '.rank .rk{color:#FFD23F;font-weight:700;width:1.6em;text-align:center}'
             '.rank .nm a{color:#E6F0FF;text-decoration:none}.rank .v{text-align:right;width:4.2em;'

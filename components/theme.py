@@ -29,7 +29,7 @@ html, body, [class*="st-"] { font-family: "Noto Sans CJK SC", "Source Han Sans S
 .kpi-foot { font-size: var(--fs-label); color: #9FC3FF; white-space: nowrap; overflow: hidden;
             text-overflow: ellipsis; }
 .kpi-up { color: #FF8A80; } .kpi-down { color: #69F0AE; } .kpi-good { color: #69F0AE; } .kpi-bad { color: #FF8A80; }
-.kpi svg.spark { width: 100%; height: 1.6vw; display: block; }
+.kpi .spark { width: 100%; height: 1.6vw; display: block; }
 .screen-title { font-size: var(--fs-title); font-weight: 700; color: #FFFFFF; letter-spacing: 0.08em;
                 text-align: center; margin: 0; white-space: nowrap; }
 .screen-meta { font-size: var(--fs-base); color: #9FC3FF; white-space: nowrap; }
@@ -70,7 +70,7 @@ _WALL_CSS = """
 .stApp { --fs-kpi: 26px; --fs-label: 13px; --fs-base: 14px; --fs-title: 28px; }
 .block-container { padding: 0.6rem 1rem 0 1rem !important; }
 [data-testid="stVerticalBlock"] { gap: 0.45rem; }
-.kpi { padding: 4px 9px; border-radius: 5px; } .kpi svg.spark { height: 16px; }
+.kpi { padding: 4px 9px; border-radius: 5px; } .kpi .spark { height: 16px; }
 .kpi-grid { gap: 7px; }
 </style>
 """

@@ -13,10 +13,15 @@ def _trend(days: tuple, reported: tuple, closed: tuple, h_in: float) -> str:
     return trend_svg(pd.to_datetime(list(days)), reported, closed, h_in=h_in)
 
 
-def trend_chart(df: pd.DataFrame, height_in: float = 3.4) -> None:
-    """``df`` columns day, reported, closed (data_access.queries.events.event_trend). Empty → a note."""
+def trend_html(df: pd.DataFrame, height_in: float = 3.4) -> str:
+    """``df`` columns day, reported, closed (data_access.queries.events.event_trend); "" when empty."""
     if df is None or df.empty:
-        st.info("暂无趋势数据")
-        return
+        return ""
     svg = _trend(tuple(df["day"].astype(str)), tuple(df["reported"].tolist()), tuple(df["closed"].tolist()), height_in)
-    st.html(f'<div class="chart" data-chart="trend">{svg}</div>')
+    return f'<div class="chart" data-chart="trend">{svg}</div>'
+
+
+def trend_chart(df: pd.DataFrame, height_in: float = 3.4) -> None:
+    """The trend chart; empty → a note."""
+    html = trend_html(df, height_in)
+    st.html(html) if html else st.info("暂无趋势数据")

@@ -13,6 +13,7 @@ Beside them: ``filters`` (Scope, Unit, Period, EventFilter), ``vocab`` (codes an
 """
 
 from data_access.db.engine import default_url, get_engine, ping, unavailable
+from data_access.db.version import bump_data_version, data_version
 from data_access.errors import (
     DataAccessError,
     DatabaseUnavailableError,
@@ -24,6 +25,6 @@ from data_access.filters import EventFilter, Period, Scope, Unit, month_period, 
 
 __all__ = [
     "DataAccessError", "DatabaseUnavailableError", "EventFilter", "InvalidParameterError", "OutOfScopeError",
-    "Period", "Scope", "Unit", "UnknownUnitError", "default_url", "get_engine", "month_period", "parse_period",
-    "ping", "unavailable",
+    "Period", "Scope", "Unit", "UnknownUnitError", "bump_data_version", "data_version", "default_url", "get_engine",
+    "month_period", "parse_period", "ping", "unavailable",
 ]

@@ -26,6 +26,7 @@ from sqlalchemy import Engine, and_, insert, or_, select, update
 from common import settings
 from data_access.db.connection import begin, connect
 from data_access.db.schema import alerts, events, units
+from data_access.db.version import bump_data_version
 from data_access.filters import Scope, Unit, _apply_scope, month_period
 from data_access.queries import units as un
 from data_access.queries import warnings as wn
@@ -92,6 +93,8 @@ def evaluate(engine: Engine, *, as_of: datetime) -> list[dict]:
                    **{f"l{lv}_code": getattr(a, f"l{lv}_code", None) for lv in range(5)}}
             conn.execute(insert(alerts).values(**row))
             raised.append(row)
+        if to_clear or new:
+            bump_data_version(conn)  # the walls' tickers show open alerts: they redraw at their next refresh
     return raised
 
 

@@ -6,7 +6,7 @@ from shapely.geometry import mapping
 
 from common.fmt import num, pct
 from components.context import page_start
-from components.data import query
+from components.data import current_version, query
 from components.grid_map import fit_view, map_features
 from components.kpi import Tile, kpi_tiles
 from components.metrics import metric_tile
@@ -29,7 +29,7 @@ kpi_tiles([
 kids = query("coverage_by_child", ctx.scope, ctx.unit.code, ctx.period.token)
 left, right = st.columns([1.6, 1])
 with left:
-    feats = map_features(ctx.db, (ctx.scope.unit_code, ctx.scope.level), ctx.unit.code)
+    feats = map_features(ctx.db, (ctx.scope.unit_code, ctx.scope.level), ctx.unit.code, current_version(ctx.db))
     covered = dict(zip(kids["code"], kids["coverage"]))
     for f in feats["children"]["features"]:
         c = covered.get(f["properties"]["code"])

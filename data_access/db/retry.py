@@ -28,6 +28,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
 from data_access.db.engine import lift_timeouts
+from data_access.db.version import bump_data_version
 from data_access.errors import DataAccessError
 
 T = TypeVar("T")
@@ -77,7 +78,8 @@ def write_transaction(engine: Engine, work: Callable[[Connection], T], *, long: 
 
     Waits grow from ``first_delay_s`` to ``max_delay_s`` (doubling, ±50 % jitter so that two writers do
     not collide again). Raises :class:`DatabaseBusyError` after ``attempts`` failures; any other error
-    is raised at once.
+    is raised at once. Every successful transaction bumps the data version
+    (:func:`~data_access.db.version.bump_data_version`): a writer through here is a data writer.
     """
     for attempt in range(1, attempts + 1):
         try:
@@ -85,7 +87,9 @@ def write_transaction(engine: Engine, work: Callable[[Connection], T], *, long: 
                 begin_write(conn)
                 if long:
                     lift_timeouts(conn)
-                return work(conn)
+                result = work(conn)
+                bump_data_version(conn)  # last, so the meta row lock is held only for the commit
+                return result
         except DBAPIError as exc:
             if not is_transient(exc):
                 raise

@@ -21,6 +21,7 @@ from data_access.db import rollups, schema
 from data_access.db.connection import begin, connect
 from data_access.db.engine import lift_timeouts
 from data_access.db.migrate import upgrade
+from data_access.db.version import initial_data_version
 from data_access.demo.facts import (
     _risk,
     build_cameras,
@@ -197,7 +198,8 @@ def build_demo(url: str | None = None, scale: str = "district", seed: int = 2024
              for name, role, unit, label in DEMO_USERS]
     counts["users"] = _insert(engine, schema.users, pd.DataFrame(users))
     meta = {"scale": scale, "seed": str(seed), "until": until.isoformat(), "as_of": as_of.isoformat(),
-            "generated_at": (now or as_of).replace(microsecond=0).isoformat(), "source": "演示数据(自动生成)"}
+            "generated_at": (now or as_of).replace(microsecond=0).isoformat(), "source": "演示数据(自动生成)",
+            "data_version": initial_data_version()}
     _insert(engine, schema.meta, pd.DataFrame({"key": list(meta), "value": list(meta.values())}))
     if engine.dialect.name == "sqlite":
         with begin(engine) as conn:
