@@ -41,7 +41,10 @@ EDGES = {
     ("components/data.py", "run_as_of"),  # the page run's as_of
     ("pages/overview.py", "wall_body"),  # the wall's refresh (a fragment does not rerun page_context)
     ("data_access/cli.py", "cmd_demo"), ("data_access/cli.py", "cmd_check"),
-    ("reports/__main__.py", "main"),
+    ("reports/__main__.py", "main"), ("reports/__main__.py", "_export"),
+    # the commands: alerts listing/evaluation, bulletin generation, the bulletin scheduler's loop and log
+    ("data_access/cli.py", "cmd_alerts"), ("reports/schedule.py", "_bulletin_cli"),
+    ("reports/schedule.py", "_schedule_cli"), ("reports/schedule.py", "log"),
     ("data_access/demo/simulate.py", "run"),  # the simulator command's loop
     ("components/live.py", "last_good"),  # when the last good copy was loaded (the stale marker)
     ("components/live.py", "waiting_message"),  # "最近一次尝试 HH:MM:SS" on the 等待数据连接 screen

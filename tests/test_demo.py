@@ -76,7 +76,7 @@ def test_district_patrol_reads_like_a_working_district(district_url):
     """一日双巡 is established practice (≈ 94 % of cell-days twice), with a problem subdistrict or two below
     87 %; monthly coverage near complete but not perfect (a vacant grid head post)."""
     from data_access.filters import Scope, parse_period
-    from data_access.queries import indicators, patrol
+    from data_access.queries import patrol
     from data_access.queries import units as un
 
     eng = get_engine(district_url)
@@ -87,7 +87,7 @@ def test_district_patrol_reads_like_a_working_district(district_url):
     subs = [patrol.double_patrol(eng, Scope.all(), un.get_unit(eng, c), period)["compliance"]
             for c in un.children(eng, Scope.all(), root)["code"]]
     assert 1 <= sum(r < 0.87 for r in subs) <= 3 and sum(r >= 0.9 for r in subs) >= len(subs) - 3
-    cov = indicators.patrol_coverage(eng, Scope.all(), root, period)["coverage"]
+    cov = patrol.patrol_coverage(eng, Scope.all(), root, period)["coverage"]
     assert 0.97 <= cov < 1.0
 
 

@@ -188,11 +188,6 @@ def build_demo(url: str | None = None, scale: str = "district", seed: int = 2024
                                                              risk))
     counts["targets"] = _insert(engine, schema.targets, pd.DataFrame(default_target_rows()))
 
-    log("alerts …")  # what a running system would have raised by now: the wall's ticker shows them
-    from data_access import alerts
-
-    counts["alerts"] = len(alerts.evaluate(engine, as_of=as_of))
-
     first_l1 = units.loc[units["level"] == 1, "code"].min()
     users = [user_row(name, demo_password or f"{name}123", role, first_l1 if unit == "first_l1" else unit, label)
              for name, role, unit, label in DEMO_USERS]
@@ -201,6 +196,10 @@ def build_demo(url: str | None = None, scale: str = "district", seed: int = 2024
             "generated_at": (now or as_of).replace(microsecond=0).isoformat(), "source": "演示数据(自动生成)",
             "data_version": initial_data_version()}
     _insert(engine, schema.meta, pd.DataFrame({"key": list(meta), "value": list(meta.values())}))
+    log("alerts …")  # what a running system would have raised by now: the wall's ticker shows them
+    from data_access import alerts
+
+    counts["alerts"] = len(alerts.evaluate(engine, as_of=as_of))  # after meta: it bumps the data version
     if engine.dialect.name == "sqlite":
         with begin(engine) as conn:
             conn.exec_driver_sql("ANALYZE")
