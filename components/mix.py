@@ -19,8 +19,3 @@ def category_donut_html(df: pd.DataFrame) -> str:
         return ""
     svg = _donut(tuple(df["label"]), tuple(int(v) for v in df["reported"]))
     return f'<div class="chart" data-chart="category">{svg}</div>'
-
-
-def category_donut(df: pd.DataFrame) -> None:
-    html = category_donut_html(df)
-    st.html(html) if html else st.info("暂无事件")

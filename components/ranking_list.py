@@ -5,15 +5,8 @@ from __future__ import annotations
 import html
 
 import pandas as pd
-import streamlit as st
 
 from common.colors import WARNING_COLORS
-
-
-def ranking_list(df: pd.DataFrame, value_col: str, value_fmt, link_page: str = "map", max_rows: int = 12) -> None:
-    """``df`` has code, name, ``value_col`` and optionally color; rows are drawn in the given order."""
-    out = ranking_html(df, value_col, value_fmt, link_page, max_rows)
-    st.html(out) if out else st.info("暂无排名数据")
 
 
 def ranking_html(df: pd.DataFrame, value_col: str, value_fmt, link_page: str = "map", max_rows: int = 12) -> str:

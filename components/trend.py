@@ -19,9 +19,3 @@ def trend_html(df: pd.DataFrame, height_in: float = 3.4) -> str:
         return ""
     svg = _trend(tuple(df["day"].astype(str)), tuple(df["reported"].tolist()), tuple(df["closed"].tolist()), height_in)
     return f'<div class="chart" data-chart="trend">{svg}</div>'
-
-
-def trend_chart(df: pd.DataFrame, height_in: float = 3.4) -> None:
-    """The trend chart; empty → a note."""
-    html = trend_html(df, height_in)
-    st.html(html) if html else st.info("暂无趋势数据")

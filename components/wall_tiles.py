@@ -7,7 +7,7 @@ import math
 from common.fmt import change, num, pct
 from data_access.queries.catalogue import BY_KEY
 
-from .kpi import Tile, kpi_tiles
+from .kpi import Tile
 from .overview_data import WALL
 
 
@@ -53,7 +53,3 @@ def build_tiles(d: dict, targets: dict) -> list[Tile]:
         tiles.append(Tile(mt.tile_key, mt.tile_label, mt.format(cur[key]), "" if mt.is_rate else mt.unit, *foot,
                           spark=sparks.get(key, ())))
     return tiles
-
-
-def wall_tiles(d: dict, targets: dict) -> None:
-    kpi_tiles(build_tiles(d, targets), columns=2)
