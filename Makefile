@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8501
 DB_FILE := data/demo.db
+# test processes (pytest-xdist; a file's tests stay on one worker, so module fixtures are built once)
+TEST_WORKERS ?= 2
 VULTURE_ARGS := --exclude ".venv,*/migrations/versions/*,data/*" --min-confidence 60
 
 .PHONY: run test setup demo lint clean bench
@@ -30,7 +32,7 @@ run: $(BIN)/activate
 	$(BIN)/python serve.py --server.port $(PORT)  # the ASGI app (asgi.py) under uvicorn
 
 test: $(BIN)/activate
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 lint: $(BIN)/activate
 	$(BIN)/ruff check .
