@@ -23,6 +23,7 @@ import streamlit as st
 from common import settings
 from common.fmt import num, pct
 from common.markup import h
+from data_access import workdays
 from data_access.filters import Scope, parse_period
 from data_access.queries import units
 
@@ -66,8 +67,9 @@ def _ttl() -> int:
 
 @st.cache_resource(show_spinner=False, max_entries=256, ttl=_ttl())
 def wall_parts(db: str, scope: tuple[str | None, int], unit_code: str, period_token: str, as_of: datetime,
-               version: str) -> WallParts:
-    """Render the wall of one view (see the module docstring for the key)."""
+               version: str, calendar_years: tuple[int, ...] = ()) -> WallParts:
+    """Render the wall of one view (see the module docstring for the key). ``calendar_years``: the years the
+    office's holiday calendar holds, part of the key because the calendar note depends on them."""
     sc = Scope(*scope)
     unit = units.resolve_unit(engine(db), sc, unit_code)
     period = parse_period(period_token, bounded=False)
@@ -98,6 +100,11 @@ def wall_parts(db: str, scope: tuple[str | None, int], unit_code: str, period_to
         children=tuple((r.code, r.name, r.reported, r.closure_rate, r.overdue) for r in kids.itertuples()),
         latest=d["latest"],
     )
+
+
+def calendar_years() -> tuple[int, ...]:
+    """The years the holiday calendar in use holds (a key of :func:`wall_parts`: its calendar note)."""
+    return tuple(sorted(workdays.default_calendar().years))
 
 
 def focus_line(row: tuple) -> str:

@@ -11,10 +11,11 @@ from components.context import page_context
 from components.data import current_version, scope_key
 from components.live import database_or_wait, last_good, stale_copies, steady_screen, waiting_message
 from components.theme import panel_title, wall_css
-from components.wall_render import focus_line, in_background, wall_map, wall_parts
+from components.wall_render import calendar_years, focus_line, in_background, wall_map, wall_parts
 from data_access import DatabaseUnavailableError
 
 TITLE = settings.get("WALL_TITLE")
+
 
 
 def _int_param(name: str, default: int, lo: int, hi: int) -> int:
@@ -52,7 +53,8 @@ def wall_body() -> None:
     focus_hint = kids_hint[int(now.timestamp() // rotate_s) % len(kids_hint)][0] if rotate_s and kids_hint else None
     map_args = (*view, version, focus_hint, _link_params(), 900 if kiosk else 740, 850)
     in_background(wall_map, *map_args)  # the map's queries run beside the figures' (SQLite/PostgreSQL wait, not CPU)
-    parts, _ = last_good(f"overview:{ctx.unit.code}:{ctx.period.token}", lambda: wall_parts(*view, version))
+    parts, _ = last_good(f"overview:{ctx.unit.code}:{ctx.period.token}",
+                         lambda: wall_parts(*view, version, calendar_years()))
     st.session_state["_wall_kids"] = tuple(parts.children)
     c1, c2, c3 = st.columns([1.05, 1.9, 1.05], vertical_alignment="center")
     with c1:
