@@ -39,20 +39,35 @@ def ago(minutes: float) -> str:
     return f"{int(minutes // 1440)} 天前"
 
 
+def _source_span(r, text: str) -> str:
+    return (f'<span class="fresh-{html.escape(r.level)}" data-testid="fresh-{html.escape(r.code)}">'
+            f"{html.escape(text)}</span>")
+
+
 def source_line(sources) -> str:
     """HTML: '网格员上报 1 分钟前 · 12345热线 3 分钟前 · 视频巡查 已停止（5 小时前）', each source in its
-    colour (fresh-ok / fresh-amber / fresh-red, thresholds in config/freshness.toml); sources that
-    never delivered anything are left out. '' without any."""
-    parts = []
+    colour (fresh-ok / fresh-amber / fresh-red, thresholds in config/freshness.toml); two or more stopped
+    sources are named in one red group ('已停止：网格员上报、群众APP（最近一条 3 天前）'); sources that never
+    delivered anything are left out. '' without any."""
+    parts, stopped = [], []
     for r in sources.itertuples():
         if r.latest is None or r.latest != r.latest:  # None or NaT
             continue
-        text = f"{r.label} 已停止（{ago(r.age_min)}）" if r.stopped else f"{r.label} {ago(r.age_min)}"
-        parts.append(f'<span class="fresh-{html.escape(r.level)}" data-testid="fresh-{html.escape(r.code)}">'
-                     f"{html.escape(text)}</span>")
+        if r.stopped:
+            stopped.append(r)
+        else:
+            parts.append(_source_span(r, f"{r.label} {ago(r.age_min)}"))
+    if len(stopped) == 1:
+        parts.append(_source_span(stopped[0], f"{stopped[0].label} 已停止（{ago(stopped[0].age_min)}）"))
+    elif stopped:  # one group, so that a wall with every source stopped still reads on one line
+        newest = min(r.age_min for r in stopped)
+        names = "、".join(_source_span(r, r.label) for r in stopped)
+        parts.append(f'<span class="fresh-red">已停止：{names}（最近一条 {html.escape(ago(newest))}）</span>')
     if not parts:
         return ""
-    return '<div class="screen-meta" data-testid="source-freshness" style="text-align:right">' + \
+    # several sources may be named: the line wraps inside its column instead of running off the screen
+    return ('<div class="screen-meta" data-testid="source-freshness" style="text-align:right;white-space:normal;'
+            'font-size:.85em;line-height:1.35">') + \
         " · ".join(parts) + "</div>"
 
 

@@ -64,12 +64,26 @@ def test_wall_line_names_each_source_and_the_stopped_one(url):
     eng = get_engine(url)
     html = source_line(source_freshness(eng, Scope.all(), home_unit(eng, Scope.all()), as_of=NOW))
     assert "网格员上报 1 分钟前" in html and "12345热线 45 分钟前" in html
-    assert "视频巡查 已停止（10 小时前）" in html
+    assert "已停止：" in html and 'data-testid="fresh-video">视频巡查</span>' in html  # (信访 stopped too)
     assert 'class="fresh-ok" data-testid="fresh-grid"' in html
     assert 'class="fresh-amber" data-testid="fresh-hotline"' in html
     assert 'class="fresh-red" data-testid="fresh-video"' in html
     assert "其他来源" not in html  # never delivered anything: not "stopped"
     assert ago(0.2) == "刚刚" and ago(125) == "2 小时前" and ago(3 * 1440) == "3 天前"
+
+
+def test_several_stopped_sources_are_one_group_on_the_wall(url):
+    """A wall whose sources all stopped (a night, a network cut) reads one red group, not a line per source
+    that runs off the screen; each name keeps its colour and test id, names are escaped."""
+    import pandas as pd
+
+    rows = pd.DataFrame({"code": ["grid", "app", "video"], "label": ["网格员上报", "群众APP", "<b>视频</b>"],
+                         "latest": [NOW - timedelta(days=3)] * 3, "age_min": [3 * 1440, 4 * 1440, 5 * 1440],
+                         "level": ["red"] * 3, "stopped": [True] * 3})
+    html = source_line(rows)
+    assert "已停止：" in html and "（最近一条 3 天前）" in html and html.count("已停止") == 1
+    assert 'data-testid="fresh-app">群众APP</span>' in html and "&lt;b&gt;视频&lt;/b&gt;" in html
+    assert "<b>" not in html
 
 
 def test_feed_health_and_hourly(url):
