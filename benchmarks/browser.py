@@ -29,10 +29,13 @@ COMPLETE = """() => document.querySelectorAll('[data-kpi] .kpi-value').length >=
   && !document.querySelector('[data-testid="stSpinner"]')"""
 
 
-def start_server(url: str) -> tuple[subprocess.Popen, str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+def start_server(url: str, port: int | None = None) -> tuple[subprocess.Popen, str]:
+    """The app as `make run` starts it (serve.py) on ``url``, on ``port`` (default: a free one); returns the
+    process and its base URL once it answers its health check."""
+    if port is None:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
     env = {**os.environ, "DATABASE_URL": url}
     proc = subprocess.Popen([sys.executable, str(ROOT / "serve.py"), "--server.port",
                              str(port), "--server.address", "127.0.0.1", "--server.headless", "true"],

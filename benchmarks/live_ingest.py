@@ -43,27 +43,9 @@ MARIADB = os.environ.get("BENCH_MARIADB_URL", "mysql+pymysql://root@127.0.0.1:33
 
 def start_server(url: str, port: int | None = None):
     """The app as `make run` starts it (serve.py), on ``port`` (``BENCH_PORT``; default: a free one)."""
-    import socket
-    import subprocess
+    from .browser import start_server as serve
 
-    from .common import ROOT
-
-    if port is None:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, str(ROOT / "serve.py"), "--server.port", str(port), "--server.address",
-                             "127.0.0.1", "--server.headless", "true"], cwd=ROOT,
-                            env={**os.environ, "DATABASE_URL": url}, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(240):
-        try:
-            urllib.request.urlopen(f"{base}/_stcore/health", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.5)
-    return proc, base
+    return serve(url, port)
 
 
 def _fresh_db(tmp: Path, name: str) -> str:
