@@ -56,15 +56,28 @@ def open_page(browser, url: str, width: int = 1920, height: int = 1080, cookies:
     return ctx, page, outside
 
 
-def canvas_has_pixels(page) -> bool:
-    """True when the deck.gl canvas has drawn something (not a blank map)."""
-    return page.evaluate("""() => {
-        const c = document.querySelector('canvas'); if (!c) return false;
+def canvas_has_pixels(page, timeout_ms: int = 10000) -> bool:
+    """True when the deck.gl canvas has drawn something (not a blank map) within `timeout_ms`.
+
+    The largest canvas with a size is read: while a page lays out, deck.gl's canvas can
+    exist with a width or height of 0, which is "not drawn yet", not a reason to fail."""
+    script = """() => {
+        const cs = [...document.querySelectorAll('canvas')].filter(c => c.width > 0 && c.height > 0);
+        if (!cs.length) return false;
+        const c = cs.reduce((a, b) => (a.width * a.height >= b.width * b.height ? a : b));
         const off = document.createElement('canvas'); off.width = 64; off.height = 64;
         const g = off.getContext('2d'); g.drawImage(c, 0, 0, 64, 64);
         const d = g.getImageData(0, 0, 64, 64).data; let n = 0;
         for (let i = 0; i < d.length; i += 4) if (d[i + 3] > 0 && (d[i] + d[i + 1] + d[i + 2]) > 60) n++;
-        return n > 50; }""")
+        return n > 50; }"""
+    waited = 0
+    while True:
+        if page.evaluate(script):
+            return True
+        if waited >= timeout_ms:
+            return False
+        page.wait_for_timeout(250)
+        waited += 250
 
 
 @pytest.mark.parametrize("width,height", [(1920, 1080), (3840, 2160)])

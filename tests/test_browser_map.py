@@ -119,7 +119,9 @@ def test_intranet_basemap_is_drawn(browser, district_url, tile_server, tmp_path)
             ARTIFACTS.mkdir(exist_ok=True)
             page.screenshot(path=str(ARTIFACTS / "map_basemap_1920.png"))
             magenta = page.evaluate("""() => {
-                const c = document.querySelector('canvas');
+                const cs = [...document.querySelectorAll('canvas')].filter(c => c.width > 0 && c.height > 0);
+                if (!cs.length) return 0;
+                const c = cs.reduce((a, b) => (a.width * a.height >= b.width * b.height ? a : b));
                 const off = document.createElement('canvas'); off.width = 96; off.height = 96;
                 const g = off.getContext('2d'); g.drawImage(c, 0, 0, 96, 96);
                 const d = g.getImageData(0, 0, 96, 96).data; let n = 0;
