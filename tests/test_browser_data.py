@@ -99,7 +99,7 @@ def test_admin_imports_boundaries_in_the_background(browser, sqlite_tiny, tmp_pa
     with sqlite3.connect(make_url(sqlite_tiny).database) as src, sqlite3.connect(db) as dst:
         src.backup(dst)
     url = f"sqlite:///{db}"
-    n = 12000  # ≈ 20 s of import on an idle machine: long enough to use the page meanwhile
+    n = 3000
     grid = generate(n, 8, tmp_path / "cells.zip", str(db))
     tmp = tmp_path / "srv" / "tmp"
     tmp.mkdir(parents=True)
@@ -115,6 +115,11 @@ def test_admin_imports_boundaries_in_the_background(browser, sqlite_tiny, tmp_pa
             assert [p.name for p in tmp.iterdir()] == [next(tmp.iterdir()).name]  # one private folder
             assert [p.name for p in next(tmp.iterdir()).iterdir()] == ["upload.zip"]
 
+            # The test holds SQLite's write lock while it uses the page, so the child's import (which
+            # commits in one write transaction, waiting for other writers) is certainly still running
+            # however fast the machine is; it is released below and the import then completes.
+            hold = sqlite3.connect(db, isolation_level=None)
+            hold.execute("BEGIN IMMEDIATE")
             page.get_by_role("button", name="开始导入").click()
             t0 = time.perf_counter()
             page.get_by_text("正在导入", exact=False).first.wait_for(timeout=60_000)
@@ -128,6 +133,8 @@ def test_admin_imports_boundaries_in_the_background(browser, sqlite_tiny, tmp_pa
             page.get_by_text("正在导入", exact=False).first.wait_for(timeout=15_000)  # back: still running
             ARTIFACTS.mkdir(exist_ok=True)
             page.screenshot(path=str(ARTIFACTS / "data_grid_import_running_1920.png"))
+            hold.rollback()
+            hold.close()
             page.get_by_text(f"读取 {n} 行：导入 {n} 行", exact=False).first.wait_for(timeout=240_000)
             assert page.locator('[data-testid="stException"]').count() == 0
             page.wait_for_timeout(1500)
