@@ -1,10 +1,10 @@
 """Live ingest: events that arrive as records (the push API's JSON, a pull source's rows).
 
 :func:`ingest_records` is the one write path for both. It runs the CSV importer's own validation,
-vocabulary and upsert-by-id (:mod:`data_access.importers.events`: ``_validate``, ``_records``,
-``upsert``) on a batch of dicts, in one write transaction that also refreshes the rollups, notes the
-feed's freshness (``ingest_feeds``), counts the batch (``ingest_batches``) and writes the audit row.
-On top of the importer it
+vocabulary and upsert-by-id (:func:`data_access.importers.event_rows.check_rows`,
+:func:`data_access.importers.common.upsert`) on a batch of dicts, in one write transaction that also
+refreshes the rollups, notes the feed's freshness (``ingest_feeds``), counts the batch
+(``ingest_batches``) and writes the audit row. On top of the importer it
 
 * rejects a row outside the writer's subtree (its grid, or an existing event with that id, lies in
   another unit's subtree), with a reason;
@@ -20,7 +20,6 @@ import json
 from collections.abc import Callable
 from datetime import date, datetime
 
-import pandas as pd
 from sqlalchemy import Connection, Engine, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
@@ -32,7 +31,8 @@ from data_access.db.rollups import write_with_delta
 from data_access.db.schema import events, ingest_batches, ingest_feeds, units
 from data_access.filters import Scope
 from data_access.importers.common import Result, upsert
-from data_access.importers.events import ALIASES, REQUIRED, _dates, _records, _validate
+from data_access.importers.event_rows import CONTROL, check_rows, parse_dates, text
+from data_access.importers.events import ALIASES, REQUIRED
 from data_access.vocab import Vocabulary, load_vocabulary
 
 STAGES = ("dispatched_at", "handled_at", "verified_at")
@@ -54,16 +54,16 @@ def _cell(v) -> str:
     return str(v)
 
 
-def _frame(items: list) -> tuple[pd.DataFrame, list[int]]:
-    """The dict items as a frame of text cells indexed by their position; positions that are no dict."""
+def _columns(items: list) -> tuple[dict[str, list[str]], list[int], list[int]]:
+    """The dict items as columns of text cells (field → values, the importer's reading of a file's
+    cells; a required field a batch never names is a column of ''), their positions in ``items``, and
+    the positions that are no dict."""
     good = [i for i, it in enumerate(items) if isinstance(it, dict)]
     present = {f for i in good for f in FIELDS if f in items[i]}
-    cols = [f for f in FIELDS if f in present or f in REQUIRED]
-    data = {f: [v if type(v) is str else _cell(v) for v in (items[i].get(f) for i in good)] for f in cols}
-    df = pd.DataFrame(data, index=good, columns=cols, dtype=object)
-    for f in cols:
-        df[f] = df[f].astype(str)
-    return df, [i for i in range(len(items)) if i not in set(good)]
+    cols = {f: [v if type(v) is str else _cell(v) for v in (items[i].get(f) for i in good)]
+            for f in FIELDS if f in present or f in REQUIRED}
+    is_good = set(good)
+    return cols, good, [i for i in range(len(items)) if i not in is_good]
 
 
 def _drop(res: Result, index: int, key: str, reason: str) -> None:
@@ -71,45 +71,59 @@ def _drop(res: Result, index: int, key: str, reason: str) -> None:
     res.warnings = [w for w in res.warnings if w[0] != index]
 
 
-def _scope_filter(conn: Connection, ok: pd.DataFrame, anc: dict, scope: Scope, res: Result) -> pd.DataFrame:
-    """The rows of ``ok`` inside ``scope``; the others rejected with the reason."""
-    if scope.is_all or ok.empty:
-        return ok
+def _ancestors(conn: Connection, codes: set[str]) -> dict[str, tuple]:
+    """Grid code → (l0..l4 codes) for the batch's codes that exist (not the whole units table)."""
+    wanted = sorted(c for c in codes if c)
+    cols = [units.c.code, *[units.c[f"l{i}_code"] for i in range(5)]]
+    out: dict[str, tuple] = {}
+    for k in range(0, len(wanted), 500):
+        q = select(*cols).where(units.c.code.in_(wanted[k:k + 500]))
+        out |= {r[0]: tuple(r[1:]) for r in conn.execute(q)}
+    return out
+
+
+def _scope_filter(conn: Connection, good: list[tuple[int, dict]], scope: Scope,
+                  res: Result) -> list[tuple[int, dict]]:
+    """The (index, record) pairs inside ``scope``; the others rejected with the reason."""
+    if scope.is_all or not good:
+        return good
     lv, code = scope.level, scope.unit_code
-    inside = ok["grid_code"].map(lambda g: anc[g][lv] == code)
-    for i in ok.index[~inside]:
-        _drop(res, int(i), str(ok.at[i, "id"]), f"网格编码 {ok.at[i, 'grid_code']} 不在本密钥的单位（{code}）范围内")
-    ok = ok[inside]
-    ids = ok["id"].tolist()
+    inside = []
+    for i, rec in good:
+        if rec[f"l{lv}_code"] == code:
+            inside.append((i, rec))
+        else:
+            _drop(res, i, rec["id"], f"网格编码 {rec['unit_code']} 不在本密钥的单位（{code}）范围内")
+    ids = [rec["id"] for _, rec in inside]
     foreign: set[str] = set()
     col = events.c[f"l{lv}_code"]
     for k in range(0, len(ids), 500):
         q = select(events.c.id).where(events.c.id.in_(ids[k:k + 500]), (col != code) | col.is_(None))
         foreign |= {r[0] for r in conn.execute(q)}
-    if foreign:
-        clash = ok["id"].isin(foreign)
-        for i in ok.index[clash]:
-            _drop(res, int(i), str(ok.at[i, "id"]), "事件编号已属于本密钥范围以外的单位，不能覆盖")
-        ok = ok[~clash]
-    return ok
+    kept = []
+    for i, rec in inside:
+        if rec["id"] in foreign:
+            _drop(res, i, rec["id"], "事件编号已属于本密钥范围以外的单位，不能覆盖")
+        else:
+            kept.append((i, rec))
+    return kept
 
 
-def _stages(ok: pd.DataFrame, recs: list[dict], res: Result) -> None:
+def _stages(cols: dict[str, list[str]], position: dict[int, int], good: list[tuple[int, dict]],
+            res: Result) -> None:
     """Put the batch's stage times into the records (an unreadable one is left out with a warning);
     a stage the batch never names is left out of the upsert, so it is not erased."""
     for c in STAGES:
-        if c not in ok:
-            for r in recs:
-                if c != "verified_at":  # the importer's rule: verified when closed
-                    r.pop(c, None)
+        if c not in cols:
+            if c != "verified_at":  # the importer's rule: verified when closed
+                for _, rec in good:
+                    rec.pop(c, None)
             continue
-        has = ok[c].str.strip() != ""
-        parsed = _dates(ok[c].where(has, ""))
-        for i in ok.index[has & parsed.isna()]:
-            res.warnings.append((int(i), str(ok.at[i, "id"]), f"日期无法识别：{c}={ok.at[i, c]}，未保存"))
-        by_id = {ok.at[i, "id"]: (None if pd.isna(v) else v.to_pydatetime()) for i, v in parsed.items()}
-        for r in recs:
-            r[c] = by_id.get(r["id"])
+        values = [cols[c][position[i]] for i, _ in good]
+        for (i, rec), v, d in zip(good, values, parse_dates(values)):
+            if d is None and v.strip() != "":
+                res.warnings.append((i, rec["id"], f"日期无法识别：{c}={v}，未保存"))
+            rec[c] = d
 
 
 def _one_note_per_row(res: Result) -> None:
@@ -169,21 +183,24 @@ def ingest_records(engine: Engine, items: list, *, feed: str, kind: str = "api",
     voc = vocabulary or load_vocabulary()
     scope = scope or Scope.all()
     now = (now or datetime.now()).replace(microsecond=0)
-    df, not_objects = _frame(items)
+    cols, positions, not_objects = _columns(items)
+    position = {i: k for k, i in enumerate(positions)}
 
     def work(conn: Connection) -> Result:
         res = Result(read=len(items))
         for i in not_objects:
             res.reject(i, "", "不是JSON对象")
-        anc = {r[0]: r[1:] for r in conn.execute(select(units.c.code, *[units.c[f"l{i}_code"] for i in range(5)]))}
-        ok = _validate(df, anc, set(), res, voc) if not df.empty else df
-        ok = _scope_filter(conn, ok, anc, scope, res)
+        good = []
+        if positions:
+            anc = _ancestors(conn, {CONTROL.sub("", text(c)) for c in cols["grid_code"]})  # as check_rows reads them
+            good = check_rows(cols, positions, anc, set(), res, voc)
+        good = _scope_filter(conn, good, scope, res)
         latest = None
-        if not ok.empty:
-            ok = ok.sort_values("grid_code", kind="stable")
-            recs = _records(ok, anc)
-            _stages(ok, recs, res)
+        if good:
+            good.sort(key=lambda p: p[1]["unit_code"])  # stable: the importer's order
+            _stages(cols, position, good, res)
             _one_note_per_row(res)
+            recs = [rec for _, rec in good]
             # the rollup moves by what these events changed (not a re-read of their whole months)
             write_with_delta(conn, [r["id"] for r in recs], {(r["l0_code"], f"{r['reported_at']:%Y-%m}") for r in recs},
                              lambda: upsert(conn, events, recs, "id"))

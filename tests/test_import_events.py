@@ -228,6 +228,7 @@ def _edge_frame(leaf: str) -> pd.DataFrame:
          "单" * 150, "约三万"),
         ("E9", leaf, "矛" * 120, "网格员上报", "2026-10-05 08:00", "2026-10-12", "", "待派单", "标签过长", "", ""),
         ("E10", leaf, "矛盾纠纷", "网格员上报", "2026-10-05 08:00", "2026-10-12", "", "待派单", "空\x00字节", "", ""),
+        ("E11", leaf, "矛盾纠纷", "网格员上报", "0019-10-05 08:00", "2026-10-12", "", "待派单", "漏打一位", "", ""),
     ]
     return pd.DataFrame(rows, columns=["事件编号", "网格编码", "类别", "来源", "上报时间", "办结时限", "办结时间",
                                        "状态", "事件标题", "责任单位", "经度"])
@@ -239,11 +240,12 @@ def test_lengths_codes_dates_are_row_rejects(eng, tmp_path):
     path = tmp_path / "edge.csv"
     _edge_frame(_leaves(eng)[0]).to_csv(path, index=False)
     out = import_events(eng, str(path), rejects=str(tmp_path / "edge_rej.csv"))
-    assert (out["read"], out["imported"], out["rejected"], out["warnings"]) == (10, 5, 5, 4)
+    assert (out["read"], out["imported"], out["rejected"], out["warnings"]) == (11, 5, 6, 4)
     rej = pd.read_csv(out["rejects_file"], encoding="utf-8-sig", dtype=str).set_index("行号")["原因"]
     assert rej["3"] == "事件编号超过40个字符" and rej["4"] == "网格编码不存在"
     assert rej["5"].startswith("日期无法识别")
     assert rej["6"].startswith("日期超出范围") and rej["7"].startswith("日期超出范围")
+    assert rej["12"] == "日期超出范围（2000–2099年）：reported_at=0019-10-05 08:00"  # a year pandas cannot hold
     warn = pd.read_csv(out["warnings_file"], encoding="utf-8-sig", dtype=str).set_index("编码/编号")["说明"]
     assert "标题超过200字" in warn["E7"] and "责任单位超过100字" in warn["E8"] and "经度无效" in warn["E8"]
     assert "类别超过100字" in warn["E9"] and "类别“" in warn["E9"] and "控制字符" in warn["E10"]
