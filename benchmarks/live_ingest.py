@@ -48,12 +48,42 @@ def start_server(url: str, port: int | None = None):
     return serve(url, port)
 
 
-def _fresh_db(tmp: Path, name: str) -> str:
+PG_ADMIN = os.environ.get("BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+_PG_CREATED: list[str] = []
+
+
+def _fresh_db(tmp: Path, name: str, target: str = "sqlite") -> str:
+    """A tiny demo database: a SQLite file in ``tmp``, or (``target="postgres"``) a scratch PostgreSQL
+    database on ``BENCH_PG_URL``'s server, dropped by :func:`_drop_scratch`."""
     from data_access.demo import build_demo
 
-    url = f"sqlite:///{tmp / name}"
+    if target == "postgres":
+        from sqlalchemy import create_engine, text
+
+        db = f"bench_live_{Path(name).stem}_{uuid.uuid4().hex[:8]}"
+        admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{db}"'))
+        admin.dispose()
+        _PG_CREATED.append(db)
+        url = PG_ADMIN.rsplit("/", 1)[0] + f"/{db}"
+    else:
+        url = f"sqlite:///{tmp / name}"
     build_demo(url, scale="tiny", seed=3, until=BENCH_UNTIL, log=lambda m: None)
     return url
+
+
+def _drop_scratch() -> None:
+    from sqlalchemy import create_engine, text
+
+    from data_access.db.engine import get_engine
+
+    get_engine.cache_clear()
+    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        while _PG_CREATED:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{_PG_CREATED.pop()}" WITH (FORCE)'))
+    admin.dispose()
 
 
 def _leaves(url: str) -> list[str]:
@@ -87,11 +117,11 @@ def _post(base: str, key: str, batch: list[dict]) -> dict:
         return json.loads(resp.read())
 
 
-def importer_baseline(tmp: Path, df: pd.DataFrame, log) -> dict:
+def importer_baseline(tmp: Path, df: pd.DataFrame, log, target: str = "sqlite") -> dict:
     from data_access.db.engine import get_engine
     from data_access.importers import import_events
 
-    url = _fresh_db(tmp, "imp.db")
+    url = _fresh_db(tmp, "imp.db", target)
     csv = tmp / "events.csv"
     df.to_csv(csv, index=False, encoding="utf-8")
     t = time.perf_counter()
@@ -157,7 +187,7 @@ def wall_latency(url: str, base: str, key: str, code: str, log, trials: int = 5)
             "wall_refresh_s": WALL_REFRESH_S, "live_ttl_s": int(os.environ.get("LIVE_TTL_S", "10"))}
 
 
-def sync_mariadb(tmp: Path, codes: list[str], n: int, log) -> dict:
+def sync_mariadb(tmp: Path, codes: list[str], n: int, log, target: str = "sqlite") -> dict:
     from sqlalchemy import create_engine, text
 
     from data_access.db.engine import get_engine
@@ -174,7 +204,7 @@ def sync_mariadb(tmp: Path, codes: list[str], n: int, log) -> dict:
         t = time.perf_counter()
         df.to_sql("front_events", src, index=False, chunksize=5000, method="multi")
         log(f"  loaded {n:,} rows into MariaDB in {time.perf_counter() - t:.0f} s")
-        url = _fresh_db(tmp, "sync.db")
+        url = _fresh_db(tmp, "sync.db", target)
         source = Source("bench", MARIADB + name, "SELECT * FROM front_events WHERE :cursor IS NULL OR "
                         "updated_at > :cursor ORDER BY updated_at", "updated_at", 60,
                         {"id": "event_no", "grid_code": "wg"}, None, 5000)
@@ -190,18 +220,28 @@ def sync_mariadb(tmp: Path, codes: list[str], n: int, log) -> dict:
 
 
 def run(url: str | None = None, log=print, rows: int = API_ROWS, sync_rows: int = SYNC_ROWS,
-        skip: set[str] = frozenset()) -> dict:
+        skip: set[str] = frozenset(), target: str = "sqlite") -> dict:
+    """The live-data figures; ``target`` is the engine the app and the baseline importer write to
+    ('sqlite' files or scratch 'postgres' databases, dropped at the end)."""
+    try:
+        return _run(log, rows, sync_rows, skip, target)
+    finally:
+        if _PG_CREATED:
+            _drop_scratch()
+
+
+def _run(log, rows: int, sync_rows: int, skip: set[str], target: str) -> dict:
     from data_access.accounts.api_keys import create_key
     from data_access.db.engine import get_engine
     from data_access.filters import Scope
     from data_access.queries.units import home_unit
 
     tmp = Path(tempfile.mkdtemp())
-    api_db = _fresh_db(tmp, "api.db")
+    api_db = _fresh_db(tmp, "api.db", target)
     codes = _leaves(api_db)
     df = events_frame(codes, rows, "API")
-    report: dict = {}
-    report.update(importer_baseline(tmp, df, log))
+    report: dict = {"target": target}
+    report.update(importer_baseline(tmp, df, log, target))
     root = home_unit(get_engine(api_db), Scope.all()).code
     key = create_key(get_engine(api_db), "bench", root, "source")
     os.environ.setdefault("API_RATE_PER_MIN", "100000")  # the throughput run must not be throttled
@@ -220,7 +260,7 @@ def run(url: str | None = None, log=print, rows: int = API_ROWS, sync_rows: int 
         proc.wait(10)
     if "sync" not in skip:
         try:
-            report.update(sync_mariadb(tmp, codes, sync_rows, log))
+            report.update(sync_mariadb(tmp, codes, sync_rows, log, target))
             report["sync_vs_importer"] = round(report["sync_rows_per_s"] / report["importer_rows_per_s"], 2)
         except Exception as exc:  # noqa: BLE001
             report["sync_error"] = f"{type(exc).__name__}: {exc}"[:300]
@@ -232,9 +272,11 @@ def main(argv=None) -> int:
     ap.add_argument("--rows", type=int, default=API_ROWS)
     ap.add_argument("--sync-rows", type=int, default=SYNC_ROWS)
     ap.add_argument("--skip", default="", help="wall,sync")
+    ap.add_argument("--target", choices=["sqlite", "postgres"], default="sqlite",
+                    help="the app's database: SQLite files, or scratch databases on BENCH_PG_URL's server")
     args = ap.parse_args(argv)
     out = run(log=lambda m: print(m, file=sys.stderr, flush=True), rows=args.rows, sync_rows=args.sync_rows,
-              skip=set(filter(None, args.skip.split(","))))
+              skip=set(filter(None, args.skip.split(","))), target=args.target)
     print(json.dumps(out, ensure_ascii=False))
     return 0
 
