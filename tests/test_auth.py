@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import statistics
 import subprocess
 import sys
 import time
@@ -163,14 +162,16 @@ def test_unknown_user_takes_as_long_as_a_known_one(eng):
     same time (the missing one is checked against a dummy hash)."""
     accounts.authenticate(eng, "warm-up", "x", now=NOW)
     known, unknown = [], []
-    for i in range(5):
+    for i in range(7):
         at = NOW + timedelta(hours=2 * (i + 1))  # past every throttle window: each attempt is checked
         for name, out in (("leader", known), (f"ghost{i}", unknown)):
             t0 = time.perf_counter()
             accounts.authenticate(eng, name, "wrong", now=at)
             out.append(time.perf_counter() - t0)
-    ratio = statistics.median(unknown) / statistics.median(known)
-    assert 0.5 < ratio < 2, (known, unknown)
+    # The fastest of each: the other test workers' load only ever adds time. Without the dummy hash
+    # the ratio is about 0.002 (0.3 ms against 200 ms), so the bounds leave room for noise alone.
+    ratio = min(unknown) / min(known)
+    assert 1 / 3 < ratio < 3, (known, unknown)
 
 
 _PEAK_RSS = """
