@@ -1,4 +1,4 @@
-"""``python -m benchmarks [--scale district|city] [--out FILE.json] [--skip part,...]``
+"""``python -m benchmarks [--scale district|city|province] [--db URL] [--out FILE.json] [--skip part,...]``
 
 Builds (or reuses) the demo database at the given scale, runs each measurement with its
 baseline in the same run, prints progress, and prints the report as JSON on the last line.
@@ -24,16 +24,20 @@ SUMMARY_KEYS = ["scale", "overview_browser_cold_ms", "overview_browser_warm_ms",
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks")
-    ap.add_argument("--scale", choices=["district", "city", "tiny"], default="district")
+    ap.add_argument("--scale", choices=["district", "city", "province", "tiny"], default="district")
+    ap.add_argument("--db", default=None, help="database to measure (the demo is built there when missing or "
+                    "stale); default data/bench_<scale>.db. --scale province needs a PostgreSQL URL")
     ap.add_argument("--out", default=None)
     ap.add_argument("--skip", default="", help="comma-separated parts to skip: " + ",".join(PARTS))
     ap.add_argument("--only", default="", help="comma-separated parts to run")
     args = ap.parse_args(argv)
+    if args.scale == "province" and not (args.db or "").startswith("postgresql"):
+        ap.error("--scale province needs --db postgresql+psycopg://… (a province is loaded with COPY)")
     from .common import bench_db
 
     log = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
     t0 = time.perf_counter()
-    url = bench_db(args.scale, log)
+    url = bench_db(args.scale, log, args.db)
     report: dict = {"scale": args.scale, "machine": f"{platform.machine()} {__import__('os').cpu_count()} cores",
                     "started": datetime.now().isoformat(timespec="seconds")}
     skip = set(filter(None, args.skip.split(",")))

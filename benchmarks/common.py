@@ -16,23 +16,17 @@ BENCH_AS_OF = datetime(2026, 10, 31, 12, 0)  # "now" for the queries that depend
 PERIOD = "2026-10"
 
 
-def bench_db(scale: str, log=print) -> str:
-    """URL of the demo database at ``scale``, built once into data/bench_<scale>.db and reused."""
+def bench_db(scale: str, log=print, url: str | None = None) -> str:
+    """URL of the demo database at ``scale``: ``url`` when given (a PostgreSQL database for the province),
+    else data/bench_<scale>.db; built there once and reused while its scale, end date and schema match."""
     from data_access.db.engine import get_engine
-    from data_access.db.schema import meta
 
-    path = ROOT / "data" / f"bench_{scale}.db"
-    url = f"sqlite:///{path}"
-    if path.exists():
-        try:
-            with get_engine(url).connect() as conn:
-                m = dict(conn.execute(select(meta.c.key, meta.c.value)).all())
-                rev = conn.exec_driver_sql("select version_num from alembic_version").scalar()
-            if m.get("scale") == scale and m.get("until") == BENCH_UNTIL.isoformat() and rev == _head():
-                return url
-        except Exception:  # noqa: BLE001 - stale or foreign file: rebuild
-            pass
-        get_engine.cache_clear()
+    path = None if url else ROOT / "data" / f"bench_{scale}.db"
+    url = url or f"sqlite:///{path}"
+    if (path is None or path.exists()) and _is_current(url, scale):
+        return url
+    get_engine.cache_clear()
+    if path is not None:
         for p in path.parent.glob(path.name + "*"):
             p.unlink()
     from data_access.demo import build_demo
@@ -41,6 +35,20 @@ def bench_db(scale: str, log=print) -> str:
     build_demo(url, scale=scale, until=BENCH_UNTIL, log=lambda m: None)
     log(f"built {scale} database in {time.perf_counter() - t:.0f} s")
     return url
+
+
+def _is_current(url: str, scale: str) -> bool:
+    """Whether ``url`` holds the benchmark demo at ``scale`` built at the newest schema."""
+    from data_access.db.engine import get_engine
+    from data_access.db.schema import meta
+
+    try:
+        with get_engine(url).connect() as conn:
+            m = dict(conn.execute(select(meta.c.key, meta.c.value)).all())
+            rev = conn.exec_driver_sql("select version_num from alembic_version").scalar()
+    except Exception:  # noqa: BLE001 - empty, stale or foreign database: rebuild
+        return False
+    return m.get("scale") == scale and m.get("until") == BENCH_UNTIL.isoformat() and rev == _head()
 
 
 def _head() -> str:

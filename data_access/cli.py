@@ -291,7 +291,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="build the deterministic demo database")
     _db(p)
-    p.add_argument("--scale", choices=["district", "city", "tiny"], default="district")
+    p.add_argument("--scale", choices=["district", "city", "province", "tiny"], default="district",
+                   help="province: 100 districts, ≈ 12 M events, built district by district (use PostgreSQL)")
     p.add_argument("--seed", type=int, default=20241)
     p.add_argument("--until", help="last day of the year of data, YYYY-MM-DD (default today)")
     p.add_argument("--demo-password", default=None, help="password for all demo accounts (default <username>123)")

@@ -7,14 +7,14 @@ test fixtures (``scale="tiny"``), so tests run on the data users see.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import numpy as np
 import pandas as pd
 import shapely
-from sqlalchemy import Engine, delete, insert
+from sqlalchemy import Engine, Table, delete, insert
 
 from data_access.accounts import user_row
 from data_access.db import rollups, schema
@@ -57,6 +57,7 @@ class ScaleSpec:
     inspections_per_year: int
     patrol_teams: int = 2
     volunteer_teams: int = 6
+    by_district: bool = False  # generate and write one district at a time (memory bounded by one district)
 
 
 DISTRICT = ScaleSpec(
@@ -66,6 +67,8 @@ DISTRICT = ScaleSpec(
 SCALES: dict[str, ScaleSpec] = {
     "district": DISTRICT,
     "city": ScaleSpec(**{**DISTRICT.__dict__, "districts": 10}),
+    # ≈ 100 districts, 12 M events a year: built district by district and, on PostgreSQL, loaded with COPY.
+    "province": ScaleSpec(**{**DISTRICT.__dict__, "districts": 100, "by_district": True}),
     # For tests: the whole pipeline on a small grid in a second or two.
     "tiny": ScaleSpec(
         districts=1, grid=GridSpec(subdistricts=3, communities=7, compounds=14, buildings=30, population=40_000),
@@ -106,6 +109,27 @@ def _insert(engine: Engine, table, df: pd.DataFrame, chunk: int = 20_000) -> int
     return len(records)
 
 
+def _copy(engine: Engine, table, df: pd.DataFrame) -> int:
+    """PostgreSQL's bulk path: the DataFrame streamed with ``COPY … FROM STDIN``; returns rows."""
+    if df.empty:
+        return 0
+    cols = [c.name for c in table.columns if c.name in df.columns]
+    columns = [_column_values(df[c]) for c in cols]
+    with begin(engine) as conn:
+        lift_timeouts(conn)
+        q = conn.dialect.identifier_preparer.quote
+        cursor = conn.connection.driver_connection.cursor()  # psycopg, inside this transaction
+        with cursor.copy(f"COPY {q(table.name)} ({', '.join(q(c) for c in cols)}) FROM STDIN") as copy:
+            for row in zip(*columns):
+                copy.write_row(row)
+    return len(df)
+
+
+def write(engine: Engine, table, df: pd.DataFrame) -> int:
+    """Store generated rows: ``COPY`` on PostgreSQL, batched INSERTs elsewhere; returns rows."""
+    return (_copy if engine.dialect.name == "postgresql" else _insert)(engine, table, df)
+
+
 def clear(engine: Engine) -> None:
     """Delete every row of every table (children first)."""
     with begin(engine) as conn:
@@ -142,60 +166,41 @@ def build_demo(url: str | None = None, scale: str = "district", seed: int = 2024
     units = build_units(spec.grid, spec.districts, rng)
     geo_cols = geometry_columns(units["geometry"].to_numpy())
     units_db = units.drop(columns=["geometry", "urban"]).assign(**geo_cols)
-    counts["units"] = _insert(engine, schema.units, units_db)
+    counts["units"] = write(engine, schema.units, units_db)
     risk = _risk(units, rng)
     nd = spec.districts
 
-    log("events …")
-    ev = build_events(units, spec.events_per_year * nd, start, as_of, rng, risk)
-    counts["events"] = _insert(engine, schema.events, ev)
+    if not spec.by_district:  # the whole grid at once (the demo, the tests and the city benchmark)
+        log("events, 三零 subjects, patrols, cases …")
+        for table, df in _facts(units, spec, nd, start, start2, as_of, until, rng, np.random.default_rng([seed, 19]),
+                                risk):
+            counts[table.name] = counts.get(table.name, 0) + write(engine, table, df)
+    else:  # a province: one district at a time, so memory holds one district's rows
+        codes = units.loc[units["level"] == 0, "code"].tolist()
+        base: dict[str, int] = {}
+        for i, code in enumerate(codes):
+            log(f"district {i + 1}/{len(codes)} …")
+            top = dict(base)
+            for table, df in _facts(units[units["l0_code"] == code], spec, 1, start, start2, as_of, until,
+                                    np.random.default_rng([seed, 7, i]), np.random.default_rng([seed, 19, i]), risk):
+                df = _shift_ids(table.name, df, base)
+                if "id" in df.columns and table.name in _INT_IDS and len(df):
+                    top[table.name] = max(top.get(table.name, 0), int(df["id"].max()))
+                counts[table.name] = counts.get(table.name, 0) + write(engine, table, df)
+            base = top
     with begin(engine) as conn:
+        lift_timeouts(conn)
         counts["event_rollup"] = rollups.rebuild(conn)
-
-    log("三零 subjects and judgements …")
-    subjects = build_subjects(units, spec.enterprises * nd, rng)
-    counts["sanling_subjects"] = _insert(engine, schema.sanling_subjects, subjects)
-    # judged months: every month of the year of data before until's (the current month is judged next month)
-    judged = list(pd.date_range(date(start.year, start.month, 1), date(until.year, until.month, 1), freq="MS",
-                                inclusive="left").date)
-    counts["sanling_judgements"] = _insert(engine, schema.sanling_judgements,
-                                           build_judgements(subjects, judged, rng, risk))
-
-    log("cameras, police rooms, patrols …")
-    counts["cameras"] = _insert(engine, schema.cameras, build_cameras(units, spec.cameras * nd, rng))
-    counts["police_rooms"] = _insert(engine, schema.police_rooms,
-                                     build_police_rooms(units, spec.police_rooms * nd, spec.police_stations * nd, rng))
-    patrols, visits = build_patrols(units, start, as_of, rng, spec.patrol_teams, spec.volunteer_teams)
-    if not patrols.empty:
-        patrols["track_wkb"] = shapely.to_wkb(shapely.set_precision(patrols.pop("track").to_numpy(), 1e-6))
-    # grid heads' rounds from their own random stream: adding them leaves every other generated table as it was
-    rounds, round_visits = build_rounds(units, start, as_of, np.random.default_rng([seed, 19]),
-                                        first_id=len(patrols) + 1)
-    counts["patrols"] = _insert(engine, schema.patrols, patrols) + _insert(engine, schema.patrols, rounds)
-    counts["patrol_visits"] = (_insert(engine, schema.patrol_visits, visits)
-                               + _insert(engine, schema.patrol_visits, round_visits))
-
-    log("mediation, petitions, cases, inspections …")
-    counts["mediation_cases"] = _insert(engine, schema.mediation_cases,
-                                        build_mediation(units, spec.mediation_per_year * nd, start, as_of, rng, risk))
-    counts["petitions"] = _insert(engine, schema.petitions,
-                                  build_petitions(units, 2 * spec.petitions_per_year * nd, start2, as_of, rng, risk))
-    counts["criminal_cases"] = _insert(engine, schema.criminal_cases,
-                                       build_criminal_cases(units, 2 * spec.cases_per_year * nd, start2, as_of, rng,
-                                                            risk))
-    counts["safety_inspections"] = _insert(engine, schema.safety_inspections,
-                                           build_inspections(units, spec.inspections_per_year * nd, start, as_of, rng,
-                                                             risk))
-    counts["targets"] = _insert(engine, schema.targets, pd.DataFrame(default_target_rows()))
+    counts["targets"] = write(engine, schema.targets, pd.DataFrame(default_target_rows()))
 
     first_l1 = units.loc[units["level"] == 1, "code"].min()
     users = [user_row(name, demo_password or f"{name}123", role, first_l1 if unit == "first_l1" else unit, label)
              for name, role, unit, label in DEMO_USERS]
-    counts["users"] = _insert(engine, schema.users, pd.DataFrame(users))
+    counts["users"] = write(engine, schema.users, pd.DataFrame(users))
     meta = {"scale": scale, "seed": str(seed), "until": until.isoformat(), "as_of": as_of.isoformat(),
             "generated_at": (now or as_of).replace(microsecond=0).isoformat(), "source": "演示数据(自动生成)",
             "data_version": initial_data_version()}
-    _insert(engine, schema.meta, pd.DataFrame({"key": list(meta), "value": list(meta.values())}))
+    write(engine, schema.meta, pd.DataFrame({"key": list(meta), "value": list(meta.values())}))
     log("alerts …")  # what a running system would have raised by now: the wall's ticker shows them
     from data_access import alerts
 
@@ -209,3 +214,49 @@ def build_demo(url: str | None = None, scale: str = "district", seed: int = 2024
     counts["seconds"] = round(time.perf_counter() - t_start, 1)
     log(f"done in {counts['seconds']} s")
     return counts
+
+
+# Tables whose generated ids count from 1 per call of _facts, and the columns that point at them.
+_INT_IDS = {"sanling_subjects", "cameras", "police_rooms", "patrols", "mediation_cases", "petitions",
+            "criminal_cases", "safety_inspections"}
+_ID_LINKS = {"sanling_judgements": ("subject_id", "sanling_subjects"), "patrol_visits": ("patrol_id", "patrols")}
+
+
+def _shift_ids(name: str, df: pd.DataFrame, base: dict[str, int]) -> pd.DataFrame:
+    """A district's rows with ids moved past the districts already written (``base``: last id per table)."""
+    if name in _INT_IDS and "id" in df.columns:
+        df = df.assign(id=df["id"] + base.get(name, 0))
+    if name in _ID_LINKS:
+        col, target = _ID_LINKS[name]
+        df = df.assign(**{col: df[col] + base.get(target, 0)})
+    return df
+
+
+def _facts(units: pd.DataFrame, spec: ScaleSpec, nd: int, start: datetime, start2: datetime, as_of: datetime,
+           until: date, rng: np.random.Generator, rounds_rng: np.random.Generator,
+           risk: pd.Series) -> Iterator[tuple[Table, pd.DataFrame]]:
+    """Every generated fact table for ``units`` (``nd`` districts' worth), as (table, rows) pairs in the
+    order they are drawn from ``rng``; integer ids count from 1."""
+    yield schema.events, build_events(units, spec.events_per_year * nd, start, as_of, rng, risk)
+    subjects = build_subjects(units, spec.enterprises * nd, rng)
+    yield schema.sanling_subjects, subjects
+    # judged months: every month of the year of data before until's (the current month is judged next month)
+    judged = list(pd.date_range(date(start.year, start.month, 1), date(until.year, until.month, 1), freq="MS",
+                                inclusive="left").date)
+    yield schema.sanling_judgements, build_judgements(subjects, judged, rng, risk)
+    yield schema.cameras, build_cameras(units, spec.cameras * nd, rng)
+    yield schema.police_rooms, build_police_rooms(units, spec.police_rooms * nd, spec.police_stations * nd, rng)
+    patrols, visits = build_patrols(units, start, as_of, rng, spec.patrol_teams, spec.volunteer_teams)
+    if not patrols.empty:
+        patrols["track_wkb"] = shapely.to_wkb(shapely.set_precision(patrols.pop("track").to_numpy(), 1e-6))
+    # grid heads' rounds from their own random stream: adding them leaves every other generated table as it was
+    rounds, round_visits = build_rounds(units, start, as_of, rounds_rng, first_id=len(patrols) + 1)
+    yield schema.patrols, patrols
+    yield schema.patrols, rounds
+    yield schema.patrol_visits, visits
+    yield schema.patrol_visits, round_visits
+    yield schema.mediation_cases, build_mediation(units, spec.mediation_per_year * nd, start, as_of, rng, risk)
+    yield schema.petitions, build_petitions(units, 2 * spec.petitions_per_year * nd, start2, as_of, rng, risk)
+    yield schema.criminal_cases, build_criminal_cases(units, 2 * spec.cases_per_year * nd, start2, as_of, rng, risk)
+    yield schema.safety_inspections, build_inspections(units, spec.inspections_per_year * nd, start, as_of, rng,
+                                                       risk)

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from data_access.demo.names import DISTRICTS, SUBDISTRICTS, URBAN_SUBDISTRICTS, NameMaker
+from data_access.demo.names import SUBDISTRICTS, URBAN_SUBDISTRICTS, NameMaker, district
 from geo import city_layout, load_district_outline, partition
 
 
@@ -61,7 +61,7 @@ def build_units(spec: GridSpec, n_districts: int, rng: np.random.Generator) -> p
     n_sub = spec.subdistricts
     n_urban_sub = round(n_sub * URBAN_SUBDISTRICTS / 12)
     for d_idx, outline in enumerate(outlines):
-        d_code, d_name = DISTRICTS[d_idx % len(DISTRICTS)]
+        d_code, d_name = district(d_idx)
         anc0 = add(d_code, d_name, 0, None, "district", outline, True, [])
         subs = _split(outline, n_sub, rng)
         # The pieces nearest the district centre are the urban subdistricts.

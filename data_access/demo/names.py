@@ -17,6 +17,16 @@ DISTRICTS = [
     ("411623", "商水县"), ("411624", "沈丘县"), ("411625", "郸城县"), ("411627", "太康县"),
     ("411628", "鹿邑县"), ("411681", "项城市"),
 ]
+_CITY_STEMS, _COUNTY_STEMS = list("临平安新永长宁丰兴和"), list("东西南北中阳城川源山")
+
+
+def district(d_idx: int) -> tuple[str, str]:
+    """(code, name) of the ``d_idx``-th district: 周口's ten first, then made-up counties of a province
+    (``41CCNN``: ten to a city), so every code — and its last four digits, which event ids carry — is unique."""
+    if d_idx < len(DISTRICTS):
+        return DISTRICTS[d_idx]
+    city, n = divmod(d_idx, 10)
+    return f"41{16 + city:02d}{21 + n:02d}", f"{_CITY_STEMS[city % 10]}{_COUNTY_STEMS[n]}县"
 
 _COMMUNITY_STEMS = list(
     "东风 新华 建设 和平 幸福 民主 团结 光明 胜利 解放 人民 中山 文化 育英 花园 长青 振兴 兴华 富民 "
