@@ -62,6 +62,7 @@ def build_units(spec: GridSpec, n_districts: int, rng: np.random.Generator) -> p
     n_urban_sub = round(n_sub * URBAN_SUBDISTRICTS / 12)
     for d_idx, outline in enumerate(outlines):
         d_code, d_name = district(d_idx)
+        names.next_district()
         anc0 = add(d_code, d_name, 0, None, "district", outline, True, [])
         subs = _split(outline, n_sub, rng)
         # The pieces nearest the district centre are the urban subdistricts.

@@ -40,11 +40,16 @@ _COMPOUND_SUFFIX = ["小区", "家园", "花园", "苑", "公寓", "新村", "�
 
 
 class NameMaker:
-    """Hands out unique names; same seed → same names."""
+    """Hands out names unique within a district (as real ones are: two counties may each have a 新华社区);
+    same seed → same names."""
 
     def __init__(self, rng: np.random.Generator):
         self.rng = rng
         self.used: set[str] = set()
+
+    def next_district(self) -> None:
+        """Start a new district's names (its own set: a province would exhaust one shared set)."""
+        self.used.clear()
 
     def _unique(self, make) -> str:
         for _ in range(200):
