@@ -6,6 +6,7 @@ test fixtures (``scale="tiny"``), so tests run on the data users see.
 
 from __future__ import annotations
 
+import io
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from datetime import date, datetime, timedelta
 import numpy as np
 import pandas as pd
 import shapely
-from sqlalchemy import Engine, Table, delete, insert
+from sqlalchemy import Engine, Integer, LargeBinary, Table, delete, insert
 
 from data_access.accounts import user_row
 from data_access.db import rollups, schema
@@ -110,18 +111,31 @@ def _insert(engine: Engine, table, df: pd.DataFrame, chunk: int = 20_000) -> int
 
 
 def _copy(engine: Engine, table, df: pd.DataFrame) -> int:
-    """PostgreSQL's bulk path: the DataFrame streamed with ``COPY … FROM STDIN``; returns rows."""
+    """PostgreSQL's bulk path: the DataFrame as CSV (pandas' C writer) through ``COPY … FROM STDIN``,
+    ``\\N`` for NULL; returns rows."""
     if df.empty:
         return 0
     cols = [c.name for c in table.columns if c.name in df.columns]
-    columns = [_column_values(df[c]) for c in cols]
+    out = {}
+    for name in cols:
+        col, typ = df[name], table.c[name].type
+        if isinstance(typ, LargeBinary):  # bytea's hex input format
+            col = pd.Series(["\\x" + bytes(v).hex() if isinstance(v, (bytes, bytearray, memoryview)) else None
+                             for v in col], dtype=object)
+        elif isinstance(typ, Integer) and col.dtype.kind == "f":  # an integer column that held NaN
+            col = col.astype("Int64")
+        elif col.dtype.kind == "M":
+            col = col.dt.floor("s")
+        out[name] = col.reset_index(drop=True)
+    buf = io.StringIO()
+    pd.DataFrame(out).to_csv(buf, header=False, index=False, na_rep="\\N")
     with begin(engine) as conn:
         lift_timeouts(conn)
         q = conn.dialect.identifier_preparer.quote
         cursor = conn.connection.driver_connection.cursor()  # psycopg, inside this transaction
-        with cursor.copy(f"COPY {q(table.name)} ({', '.join(q(c) for c in cols)}) FROM STDIN") as copy:
-            for row in zip(*columns):
-                copy.write_row(row)
+        with cursor.copy(f"COPY {q(table.name)} ({', '.join(q(c) for c in cols)}) FROM STDIN "
+                         "(FORMAT csv, NULL '\\N')") as copy:
+            copy.write(buf.getvalue())
     return len(df)
 
 
