@@ -167,3 +167,11 @@ def test_district_by_district_build_is_one_consistent_database(engine_name, requ
     assert cross_j == 0 and cross_v == 0 and orphan_v == 0 and counts["patrol_visits"] > 0
     result = check(eng)
     assert result["bad_parents"] == 0 and result["bad_ancestors"] == 0 and result["orphans"] == 0
+    if engine_name == "postgres":  # the indexes dropped for the bulk load are all back, as the migrations made them
+        from data_access.db.migrate import upgrade
+
+        fresh = request.getfixturevalue("pg_scratch")()
+        upgrade(fresh)
+        indexes = "select indexname, indexdef from pg_indexes where schemaname = 'public' order by 1"
+        with eng.connect() as a, get_engine(fresh).connect() as b:
+            assert a.exec_driver_sql(indexes).all() == b.exec_driver_sql(indexes).all()

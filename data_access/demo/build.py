@@ -139,6 +139,19 @@ def _copy(engine: Engine, table, df: pd.DataFrame) -> int:
     return len(df)
 
 
+def _secondary_indexes(engine: Engine, drop: bool) -> None:
+    """Drop (``drop``) or create the non-unique indexes of the generated fact tables on PostgreSQL,
+    for a bulk load; primary keys and unique constraints stay, so the load is still checked."""
+    if engine.dialect.name != "postgresql":
+        return
+    with begin(engine) as conn:
+        lift_timeouts(conn)
+        for table in _FACT_TABLES:
+            for index in sorted(table.indexes, key=lambda i: i.name):
+                if not index.unique:
+                    (index.drop if drop else index.create)(conn, checkfirst=True)
+
+
 def write(engine: Engine, table, df: pd.DataFrame) -> int:
     """Store generated rows: ``COPY`` on PostgreSQL, batched INSERTs elsewhere; returns rows."""
     return (_copy if engine.dialect.name == "postgresql" else _insert)(engine, table, df)
@@ -192,6 +205,7 @@ def build_demo(url: str | None = None, scale: str = "district", seed: int = 2024
     else:  # a province: one district at a time, so memory holds one district's rows
         codes = units.loc[units["level"] == 0, "code"].tolist()
         base: dict[str, int] = {}
+        _secondary_indexes(engine, drop=True)  # rebuilt once below: cheaper than maintained per row
         for i, code in enumerate(codes):
             log(f"district {i + 1}/{len(codes)} …")
             top = dict(base)
@@ -202,6 +216,8 @@ def build_demo(url: str | None = None, scale: str = "district", seed: int = 2024
                     top[table.name] = max(top.get(table.name, 0), int(df["id"].max()))
                 counts[table.name] = counts.get(table.name, 0) + write(engine, table, df)
             base = top
+        log("indexes …")
+        _secondary_indexes(engine, drop=False)
     with begin(engine) as conn:
         lift_timeouts(conn)
         counts["event_rollup"] = rollups.rebuild(conn)
@@ -230,6 +246,9 @@ def build_demo(url: str | None = None, scale: str = "district", seed: int = 2024
     return counts
 
 
+_FACT_TABLES = (schema.events, schema.sanling_subjects, schema.sanling_judgements, schema.cameras,
+                schema.police_rooms, schema.patrols, schema.patrol_visits, schema.mediation_cases, schema.petitions,
+                schema.criminal_cases, schema.safety_inspections)
 # Tables whose generated ids count from 1 per call of _facts, and the columns that point at them.
 _INT_IDS = {"sanling_subjects", "cameras", "police_rooms", "patrols", "mediation_cases", "petitions",
             "criminal_cases", "safety_inspections"}
