@@ -45,30 +45,38 @@ def _source_span(r, text: str) -> str:
 
 
 def source_line(sources) -> str:
-    """HTML: '网格员上报 1 分钟前 · 12345热线 3 分钟前 · 视频巡查 已停止（5 小时前）', each source in its
-    colour (fresh-ok / fresh-amber / fresh-red, thresholds in config/freshness.toml); two or more stopped
-    sources are named in one red group ('已停止：网格员上报、群众APP（最近一条 3 天前）'); sources that never
-    delivered anything are left out. '' without any."""
-    parts, stopped = [], []
+    """HTML: '视频巡查 已停止（5 小时前） · 网格员上报 1 分钟前 · 12345热线 3 分钟前', each source in its colour
+    (fresh-ok / fresh-amber / fresh-red, thresholds in config/freshness.toml); two or more stopped sources
+    are named in one red group ('已停止（最近一条 3 天前）：网格员上报、群众APP'); sources that never delivered
+    anything are left out. '' without any.
+
+    One line, stopped sources first: when it is longer than its column the live sources at its end are
+    cut with '…' (the whole line is the element's title) — a wrapped line pushed the wall's right column
+    past the bottom of the screen."""
+    live, stopped = [], []
     for r in sources.itertuples():
         if r.latest is None or r.latest != r.latest:  # None or NaT
             continue
-        if r.stopped:
-            stopped.append(r)
-        else:
-            parts.append(_source_span(r, f"{r.label} {ago(r.age_min)}"))
+        (stopped if r.stopped else live).append(r)
+    parts, plain = [], []
     if len(stopped) == 1:
-        parts.append(_source_span(stopped[0], f"{stopped[0].label} 已停止（{ago(stopped[0].age_min)}）"))
+        text = f"{stopped[0].label} 已停止（{ago(stopped[0].age_min)}）"
+        parts.append(_source_span(stopped[0], text))
+        plain.append(text)
     elif stopped:  # one group, so that a wall with every source stopped still reads on one line
-        newest = min(r.age_min for r in stopped)
+        newest = ago(min(r.age_min for r in stopped))
         names = "、".join(_source_span(r, r.label) for r in stopped)
-        parts.append(f'<span class="fresh-red">已停止：{names}（最近一条 {html.escape(ago(newest))}）</span>')
+        # the age first: when the line is cut, it cuts names (all of them are on 数据管理), not the age
+        parts.append(f'<span class="fresh-red">已停止（最近一条 {html.escape(newest)}）：{names}</span>')
+        plain.append(f"已停止（最近一条 {newest}）：{'、'.join(r.label for r in stopped)}")
+    for r in live:
+        parts.append(_source_span(r, f"{r.label} {ago(r.age_min)}"))
+        plain.append(f"{r.label} {ago(r.age_min)}")
     if not parts:
         return ""
-    # several sources may be named: the line wraps inside its column instead of running off the screen
-    return ('<div class="screen-meta" data-testid="source-freshness" style="text-align:right;white-space:normal;'
-            'font-size:.85em;line-height:1.35">') + \
-        " · ".join(parts) + "</div>"
+    return (f'<div class="screen-meta" data-testid="source-freshness" title="{html.escape(" · ".join(plain))}" '
+            'style="text-align:right;white-space:nowrap;overflow:hidden;text-overflow:ellipsis;font-size:.85em;'
+            'line-height:1.35">' + " · ".join(parts) + "</div>")
 
 
 def clock() -> None:

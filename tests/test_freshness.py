@@ -64,7 +64,7 @@ def test_wall_line_names_each_source_and_the_stopped_one(url):
     eng = get_engine(url)
     html = source_line(source_freshness(eng, Scope.all(), home_unit(eng, Scope.all()), as_of=NOW))
     assert "网格员上报 1 分钟前" in html and "12345热线 45 分钟前" in html
-    assert "已停止：" in html and 'data-testid="fresh-video">视频巡查</span>' in html  # (信访 stopped too)
+    assert "已停止（最近一条" in html and 'data-testid="fresh-video">视频巡查</span>' in html  # (信访 stopped too)
     assert 'class="fresh-ok" data-testid="fresh-grid"' in html
     assert 'class="fresh-amber" data-testid="fresh-hotline"' in html
     assert 'class="fresh-red" data-testid="fresh-video"' in html
@@ -81,9 +81,15 @@ def test_several_stopped_sources_are_one_group_on_the_wall(url):
                          "latest": [NOW - timedelta(days=3)] * 3, "age_min": [3 * 1440, 4 * 1440, 5 * 1440],
                          "level": ["red"] * 3, "stopped": [True] * 3})
     html = source_line(rows)
-    assert "已停止：" in html and "（最近一条 3 天前）" in html and html.count("已停止") == 1
+    shown = html.split(">", 1)[1]  # what the line shows (its title attribute repeats it as plain text)
+    assert "已停止（最近一条 3 天前）：" in shown and shown.count("已停止") == 1
     assert 'data-testid="fresh-app">群众APP</span>' in html and "&lt;b&gt;视频&lt;/b&gt;" in html
     assert "<b>" not in html
+    # beside live sources the stopped group comes first, on one line that never wraps
+    live = pd.DataFrame({"code": ["hotline"], "label": ["12345热线"], "latest": [NOW], "age_min": [3],
+                         "level": ["ok"], "stopped": [False]})
+    line = source_line(pd.concat([live, rows], ignore_index=True))
+    assert line.index("已停止（") < line.index('data-testid="fresh-hotline"') and "white-space:nowrap" in line
 
 
 def test_feed_health_and_hourly(url):
