@@ -48,6 +48,10 @@ def eng(request, tmp_path):
     name = f"sanling_grids_{uuid.uuid4().hex[:10]}"
     admin = _pg_admin_engine()
     with admin.connect() as conn:
+        # An engine evicted from get_engine's cache (a long single-process run opens many databases) may
+        # still hold pooled sessions on the template; they are ended here (pools pre-ping and reconnect).
+        conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                          "WHERE datname = :db AND pid <> pg_backend_pid()"), {"db": make_url(template).database})
         conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{make_url(template).database}"'))
     url = template.rsplit("/", 1)[0] + f"/{name}"
     try:
