@@ -6,7 +6,8 @@
 * **API ingest**: N generated events POSTed in batches of 500 to the real app (``serve.py``, the ASGI
   app with the API beside Streamlit) on a fresh tiny demo (SQLite): events/s and p50/p95 request
   latency. Baseline in the same run: ``import-events`` of the same N events as one CSV into another
-  fresh copy (rows/s); ``api_vs_importer`` is the ratio (target ≥ 0.7).
+  fresh copy (rows/s); ``api_vs_importer`` is the ratio (target ≥ 0.7). Then N more events from
+  ``BENCH_API_CLIENTS`` (default 4) clients at once, as several departments post: ``…_clients4``.
 * **POST → wall**: a kiosk wall (Chromium) on the same server with ``refresh=R``; one event reported now
   is POSTed and the time until the wall's 上报 tile shows the new count is measured (target ≤ R + 2 s).
   A POST that imported rows drops this process's wall cache (``LIVE_TTL_S``), so the next refresh
@@ -37,6 +38,7 @@ from .common import BENCH_UNTIL
 API_ROWS = int(os.environ.get("BENCH_API_ROWS", "50000"))
 SYNC_ROWS = int(os.environ.get("BENCH_SYNC_ROWS", "100000"))
 BATCH = 500
+CLIENTS = int(os.environ.get("BENCH_API_CLIENTS", "4"))  # concurrent posters in the second API run
 WALL_REFRESH_S = int(os.environ.get("BENCH_WALL_REFRESH_S", "10"))
 MARIADB = os.environ.get("BENCH_MARIADB_URL", "mysql+pymysql://root@127.0.0.1:3306/")
 
@@ -142,23 +144,32 @@ def importer_baseline(tmp: Path, df: pd.DataFrame, log, target: str = "sqlite") 
             "importer_batch_rows_per_s": round(small, 0)}
 
 
-def api_throughput(base: str, key: str, df: pd.DataFrame, log) -> dict:
+def api_throughput(base: str, key: str, df: pd.DataFrame, log, clients: int = 1) -> dict:
+    """POST ``df`` in batches of :data:`BATCH` from ``clients`` concurrent clients (one after another
+    when 1: a single source's rate; several: departments posting at once, what the server sustains).
+    Keys carry a ``_clients{N}`` suffix when ``clients`` > 1."""
+    from concurrent.futures import ThreadPoolExecutor
+
     records = df.to_dict("records")
-    lat = []
-    imported = 0
-    t0 = time.perf_counter()
-    for i in range(0, len(records), BATCH):
+    batches = [records[i:i + BATCH] for i in range(0, len(records), BATCH)]
+
+    def one(batch: list[dict]) -> tuple[float, int]:
         t = time.perf_counter()
-        out = _post(base, key, records[i:i + BATCH])
-        lat.append((time.perf_counter() - t) * 1000)
-        imported += out["imported"]
+        out = _post(base, key, batch)
+        return (time.perf_counter() - t) * 1000, out["imported"]
+
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        done = list(pool.map(one, batches))
     total = time.perf_counter() - t0
-    lat.sort()
-    res = {"api_rows": imported, "api_events_per_s": round(imported / total, 0), "api_batch": BATCH,
-           "api_request_p50_ms": round(statistics.median(lat), 0),
-           "api_request_p95_ms": round(lat[min(len(lat) - 1, int(0.95 * len(lat)))], 0)}
-    log(f"  API: {imported:,} events in {total:.1f} s = {res['api_events_per_s']:,.0f} events/s, "
-        f"p50 {res['api_request_p50_ms']} ms, p95 {res['api_request_p95_ms']} ms per batch of {BATCH}")
+    lat = sorted(ms for ms, _ in done)
+    imported = sum(n for _, n in done)
+    sfx = f"_clients{clients}" if clients > 1 else ""
+    res = {f"api_rows{sfx}": imported, f"api_events_per_s{sfx}": round(imported / total, 0), "api_batch": BATCH,
+           f"api_request_p50_ms{sfx}": round(statistics.median(lat), 0),
+           f"api_request_p95_ms{sfx}": round(lat[min(len(lat) - 1, int(0.95 * len(lat)))], 0)}
+    log(f"  API, {clients} client(s): {imported:,} events in {total:.1f} s = {imported / total:,.0f} events/s, "
+        f"p50 {res[f'api_request_p50_ms{sfx}']} ms, p95 {res[f'api_request_p95_ms{sfx}']} ms per batch of {BATCH}")
     return res
 
 
@@ -263,6 +274,10 @@ def _run(log, rows: int, sync_rows: int, skip: set[str], target: str) -> dict:
         report["api_vs_importer"] = round(report["api_events_per_s"] / report["importer_rows_per_s"], 2)
         report["api_vs_importer_same_batch"] = round(report["api_events_per_s"] / report["importer_batch_rows_per_s"],
                                                      2)
+        if CLIENTS > 1:  # the same number of new events (other ids), posted by several sources at once
+            report.update(api_throughput(base, key, events_frame(codes, rows, "APC"), log, CLIENTS))
+            report[f"api_vs_importer_clients{CLIENTS}"] = round(
+                report[f"api_events_per_s_clients{CLIENTS}"] / report["importer_rows_per_s"], 2)
         if "wall" not in skip:
             try:
                 report.update(wall_latency(api_db, base, key, codes[0], log))

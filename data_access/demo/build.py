@@ -146,6 +146,8 @@ def _secondary_indexes(engine: Engine, drop: bool) -> None:
         return
     with begin(engine) as conn:
         lift_timeouts(conn)
+        if not drop:  # a province's sorts (~10^8 keys) spill to disk at the 64 MB default
+            conn.exec_driver_sql("SET LOCAL maintenance_work_mem = '1GB'")
         for table in _FACT_TABLES:
             for index in sorted(table.indexes, key=lambda i: i.name):
                 if not index.unique:
