@@ -1,7 +1,7 @@
 """Live data: push API throughput against the importer, POST → wall latency, sync from MariaDB.
 
 ``python -m benchmarks.live_ingest [--rows N] [--sync-rows N] [--skip wall,sync]`` (or the part
-``live_ingest`` of ``python -m benchmarks``; sizes from ``BENCH_API_ROWS``, ``BENCH_SYNC_ROWS``).
+``live_ingest`` of ``python -m benchmarks``; sizes from ``BENCH_API_ROWS``, ``BENCH_API_BATCH``, ``BENCH_SYNC_ROWS``).
 
 * **API ingest**: N generated events POSTed in batches of 500 to the real app (``serve.py``, the ASGI
   app with the API beside Streamlit) on a fresh tiny demo (SQLite): events/s and p50/p95 request
@@ -37,7 +37,7 @@ from .common import BENCH_UNTIL
 
 API_ROWS = int(os.environ.get("BENCH_API_ROWS", "50000"))
 SYNC_ROWS = int(os.environ.get("BENCH_SYNC_ROWS", "100000"))
-BATCH = 500
+BATCH = int(os.environ.get("BENCH_API_BATCH", "500"))  # events per request (the API takes up to 5,000)
 CLIENTS = int(os.environ.get("BENCH_API_CLIENTS", "4"))  # concurrent posters in the second API run
 WALL_REFRESH_S = int(os.environ.get("BENCH_WALL_REFRESH_S", "10"))
 MARIADB = os.environ.get("BENCH_MARIADB_URL", "mysql+pymysql://root@127.0.0.1:3306/")
@@ -134,7 +134,7 @@ def importer_baseline(tmp: Path, df: pd.DataFrame, log, target: str = "sqlite") 
     # the API's gap is the transaction size alone. The first 10,000 rows, into a fresh database.
     url = _fresh_db(tmp, "imp_small.db", target)
     n, t = 0, time.perf_counter()
-    for i in range(0, min(len(df), 10_000), BATCH):
+    for i in range(0, min(len(df), max(10_000, 20 * BATCH)), BATCH):
         part = tmp / "part.csv"
         df.iloc[i:i + BATCH].to_csv(part, index=False, encoding="utf-8")
         n += import_events(get_engine(url), str(part), rejects=str(tmp / "r.csv"))["imported"]

@@ -120,6 +120,18 @@ def slices_of(conn: Connection, ids: Iterable[str]) -> set[tuple[str, str]]:
     return out
 
 
+def _existing(conn: Connection, ids: list[str]) -> tuple[list[str], set[tuple[str, str]]]:
+    """Those of ``ids`` already stored, and their (l0_code, month) slices."""
+    found: list[str] = []
+    out: set[tuple[str, str]] = set()
+    for i in range(0, len(ids), 500):
+        q = select(events.c.id, events.c.l0_code, month_of(events.c.reported_at)).where(events.c.id.in_(ids[i:i + 500]))
+        for rid, a, m in conn.execute(q):
+            found.append(rid)
+            out.add((a, m))
+    return found, out
+
+
 def slice_lock_key(l0_code: str, month: str) -> int:
     """A stable signed 64-bit key for the advisory lock of one (district, month) slice."""
     digest = hashlib.blake2b(f"event_rollup|{l0_code}|{month}".encode(), digest_size=8).digest()
@@ -163,15 +175,16 @@ def write_with_delta(conn: Connection, ids: list[str], new_slices: Iterable[tupl
     ``new_slices``), so it is safe beside refreshes and other delta writers of the same slices.
     """
     ids = list(ids)
-    slices = sorted(slices_of(conn, ids) | set(new_slices))
+    old, old_slices = _existing(conn, ids)
+    slices = sorted(old_slices | set(new_slices))
     _lock_slices(conn, slices)
-    chunks = [ids[i:i + 500] for i in range(0, len(ids), 500)]
     # plain Python over a few hundred rows: pandas' per-call overhead would cost more than the batch
     acc: dict[tuple, list[int]] = {}
     for sign in (-1, 1):
         if sign == 1:
             write()
-        for c in chunks:
+        some = ids if sign == 1 else old  # before the write only the events that already existed count
+        for c in (some[i:i + 500] for i in range(0, len(some), 500)):
             for row in _fine_tuples(conn, events.c.id.in_(c)):
                 codes, key, counts = row[:3], tuple(row[3:7]), row[7:]
                 for lv in ROLLUP_LEVELS:
