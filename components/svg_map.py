@@ -138,6 +138,22 @@ def map_html(features: dict, colors: dict[str, str], labels: dict[str, str], bou
                          f'{h(p.get("name", ""))}</span>')
     svg = base64.b64encode(map_svg(features, colors, bounds, width, height, focus).encode()).decode("ascii")
     empty = "" if links else '<div class="empty">暂无边界数据</div>'
+    shown = [str(f.get("properties", {}).get("code", "")) for f in features.get("features", [])]
     return (f'{_CSS}<div class="wall-map" data-testid="wall-map" style="aspect-ratio:{width}/{height}">'
             f'{"".join(links)}<img alt="" data-testid="wall-map-svg" src="data:image/svg+xml;base64,{svg}">'
-            f'{"".join(names)}{empty}</div>')
+            f'{"".join(names)}{empty}</div>{legend_html([colors.get(c, "none") for c in shown]) if links else ""}')
+
+
+LEGEND = (("red", "红色预警"), ("orange", "橙色预警"), ("yellow", "黄色预警"), ("blue", "蓝色预警"), ("none", "正常"))
+
+
+def legend_html(shown: list[str]) -> str:
+    """The map's key: each warning colour (as filled on the map) with its name and how many of the
+    units drawn have it (``shown``: their colours), so grey is read as 正常, not as 蓝色."""
+    chips = "".join(
+        f'<span data-color="{k}" style="display:inline-flex;align-items:center;margin:0 14px;white-space:nowrap">'
+        f'<i style="display:inline-block;width:14px;height:14px;border-radius:2px;margin-right:6px;'
+        f'background:{WARNING_COLORS[k]};opacity:.72;outline:1px solid {LINE}"></i>{name} '
+        f'<b style="margin-left:4px;color:#fff">{shown.count(k)}</b></span>' for k, name in LEGEND)
+    return (f'<div data-testid="wall-map-legend" style="text-align:center;font-size:15px;color:#CFE3FF;'
+            f'margin:4px 0 6px">{chips}</div>')

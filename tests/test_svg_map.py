@@ -38,6 +38,17 @@ def test_children_are_filled_linked_and_escaped():
     assert out.count('class="lb') == 2 and 'class="lb f"' in out
 
 
+def test_legend_counts_the_units_drawn_per_colour():
+    """Under the map, every warning colour with its name and how many drawn units have it."""
+    fc = _fc(("A1", "甲", [SQUARE]), ("B2", "乙", [_shift(SQUARE, 1)]), ("C3", "丙", [_shift(SQUARE, 2)]))
+    out = map_html(fc, {"A1": "red", "B2": "red", "Z9": "orange"}, {}, [0, 0, 3, 1], 300, 100)
+    legend = out[out.index('data-testid="wall-map-legend"'):]
+    counts = dict(re.findall(r'data-color="(\w+)".*?<b[^>]*>(\d+)</b>', legend))
+    assert counts == {"red": "2", "orange": "0", "yellow": "0", "blue": "0", "none": "1"}
+    assert all(n in legend for n in ("红色预警", "橙色预警", "黄色预警", "蓝色预警", "正常"))
+    assert WARNING_COLORS["none"] in legend
+
+
 def test_clip_outline_keeps_holes_and_parts():
     """The clip polygon walks every ring and returns along the joins (evenodd cuts the hole)."""
     proj = _projector([0, 0, 1, 1], 100, 100, pad=0)
