@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 
 import pandas as pd
 import streamlit as st
@@ -34,7 +35,8 @@ def boundary_section(user: dict, scope: Scope) -> None:
         return
     st.caption(f"支持 GeoJSON、zip 压缩的 Shapefile、GeoPackage、KML；单个文件不超过 {limits.max_mb:g} MB、"
                f"{limits.max_features:,} 个要素，预览显示前 {limits.preview_features:,} 个。")
-    up = st.file_uploader("上传文件", type=[e.lstrip(".") for e in EXTENSIONS], key="data_file_网格边界")
+    up = st.file_uploader("上传文件", type=[e.lstrip(".") for e in EXTENSIONS], key="data_file_网格边界",
+                          max_upload_size=max(1, math.ceil(limits.max_mb)))  # the widget states the same limit
     crs = st.selectbox("坐标系", CRS_CHOICES, key="data_crs")
     _job_panel()
     stored = stored_upload(up, "grids", list(EXTENSIONS), user, limits.max_bytes)

@@ -19,6 +19,10 @@ from data_access.importers import import_events
 from data_access.importers.events import count_rows
 from data_access.importers.events import preview as preview_events
 
+AUDIT_ACTIONS = {"login_ok": "登录", "login_fail": "登录失败", "logout": "退出", "export": "导出", "import": "导入",
+                 "ingest": "接口写入", "api_key": "API密钥", "token": "大屏令牌", "user_change": "用户变更",
+                 "label_map": "标签映射", "bulletin": "通报生成", "bulletin_download": "通报下载",
+                 "preview": "文件预览", "preview_refused": "预览拒绝", "upload": "上传", "upload_refused": "上传拒绝"}
 user = require_role("admin")
 st.title("数据管理")
 kind = st.radio("导入类型", ["网格边界", "事件"], horizontal=True, key="data_kind")
@@ -67,8 +71,13 @@ if stored is not None:
 
 unmapped_labels(user["username"])
 
-data_health(run_as_of())
+data_health(run_as_of(), scope())
 
 st.subheader("操作审计")
-st.dataframe(recent(engine(db_url()), 100).rename(columns={"at": "时间", "username": "用户", "action": "操作",
-                                                          "detail": "详情"}), hide_index=True)
+audit = recent(engine(db_url()), 100)
+if audit.empty:
+    st.caption("暂无审计记录")
+else:
+    audit["action"] = audit["action"].map(lambda a: f"{AUDIT_ACTIONS[a]}（{a}）" if a in AUDIT_ACTIONS else a)
+    st.dataframe(audit.rename(columns={"at": "时间", "username": "用户", "action": "操作", "detail": "详情"}),
+                 hide_index=True)

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
-from components.data_health import health_table
+from components.data_health import health_table, source_table
 from components.header import ago, source_line
 from data_access.db.engine import get_engine
 from data_access.db.schema import units
@@ -70,6 +70,18 @@ def test_wall_line_names_each_source_and_the_stopped_one(url):
     assert 'class="fresh-red" data-testid="fresh-video"' in html
     assert "其他来源" not in html  # never delivered anything: not "stopped"
     assert ago(0.2) == "刚刚" and ago(125) == "2 小时前" and ago(3 * 1440) == "3 天前"
+
+
+def test_data_health_lists_every_source_in_its_state(url):
+    """数据管理 shows each event source as the wall does: fresh, amber, stopped, never delivered."""
+    eng = get_engine(url)
+    src = source_freshness(eng, Scope.all(), home_unit(eng, Scope.all()), as_of=NOW)
+    table = source_table(src).set_index("来源")
+    assert len(table) == len(src)
+    assert table.loc["网格员上报", "状态"] == "正常" and table.loc["网格员上报", "距今"] == "1 分钟前"
+    assert table.loc["12345热线", "状态"] == "偏旧"
+    assert table.loc["视频巡查", "状态"] == "已停止" and table.loc["视频巡查", "最新事件"] == "2027-02-09 23:00"  # 600 min before NOW
+    assert table.loc["其他来源", "状态"] == "无数据" and table.loc["其他来源", "最新事件"] == "—"
 
 
 def test_several_stopped_sources_are_one_group_on_the_wall(url):

@@ -139,6 +139,7 @@ def test_uploads_previews_and_refusals_are_audited(page, monkeypatch):
     at.run()
     assert any("无法预览该文件" in e.value for e in at.error)
     monkeypatch.setenv("GRID_IMPORT_MAX_MB", "0.0001")
+    at.run()  # the uploader states the configured limit: a new limit is a new widget (as after a restart)
     at.file_uploader(key="data_file_网格边界").set_value(("big.geojson", _boundary_file(url), "application/json"))
     at.run()
     assert any("文件未接收" in e.value for e in at.error)
