@@ -56,6 +56,8 @@ def lines(df: pd.DataFrame, x: str, ys: dict[str, str], title: str | None = None
 
 def funnel_chart(df: pd.DataFrame, height: int = 330, key: str = "funnel") -> None:
     """The loop funnel: df columns label, count."""
-    fig = go.Figure(go.Funnel(y=df["label"], x=df["count"], textinfo="value+percent previous",
-                              marker={"color": COLORS[: len(df)]}))
+    # whole numbers with thousands separators (Plotly's default reads 11,211 as "11.211k")
+    fig = go.Figure(go.Funnel(y=df["label"], x=df["count"], texttemplate="%{value:,d} 件<br>%{percentPrevious:.1%}",
+                              textposition="inside", textfont={"color": "#07142B", "size": 14},
+                              hovertemplate="%{y}: %{value:,d} 件<extra></extra>", marker={"color": COLORS[: len(df)]}))
     show(_layout(fig, height, None), key)
