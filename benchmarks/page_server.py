@@ -31,6 +31,9 @@ def _login(at, url: str, username: str) -> None:
 def _run(page: str, params: dict, url: str) -> float:
     from streamlit.testing.v1 import AppTest
 
+    from tests.apptest_nav import TITLES, navigation_only, shown_text
+
+    navigation_only()  # else AppTest runs every page file through app.py's home page: the wall, each time
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     _login(at, url, "staff" if page == "my" else "admin")
     at.switch_page(f"pages/{page}.py")
@@ -41,6 +44,8 @@ def _run(page: str, params: dict, url: str) -> float:
     ms = (time.perf_counter() - t) * 1000
     if at.exception:
         raise RuntimeError(f"{page}: {at.exception[0].message[:200]}")
+    if page in TITLES and TITLES[page] not in shown_text(at):
+        raise RuntimeError(f"{page}: another page was drawn (the figure would time the wrong page)")
     return ms
 
 

@@ -29,32 +29,9 @@ sys.path.insert(0, str(ROOT))
 from data_access.db.engine import get_engine  # noqa: E402
 from data_access.demo import build_demo  # noqa: E402
 
+from .apptest_nav import navigation_only  # noqa: E402
 
-def _apptest_navigation_only() -> None:
-    """Let AppTest run pages the way a server does once ``st.navigation`` is in charge.
-
-    While Streamlit still thinks ``pages/`` is a legacy multipage folder, AppTest's ``switch_page``
-    runs the page file itself as the main script; ``components.auth.require_entry`` then (rightly)
-    reroutes it through app.py to the home page, so every page test would silently test the wall.
-    A real server leaves that mode after the first ``st.navigation`` call (tested in the browser);
-    AppTest builds a new PagesManager per run, so the mode is switched off for each one here.
-    """
-    from streamlit.runtime.pages_manager import PagesManager
-
-    init = PagesManager.__init__
-    if getattr(init, "_navigation_only", False):
-        return
-
-    def patched(self, *args, **kwargs):
-        init(self, *args, **kwargs)
-        PagesManager.uses_pages_directory = False
-
-    patched._navigation_only = True
-    PagesManager.__init__ = patched
-    PagesManager.uses_pages_directory = False
-
-
-_apptest_navigation_only()
+navigation_only()
 
 # Fixed so that tests are deterministic whatever day they run.
 TEST_UNTIL = date(2026, 10, 31)

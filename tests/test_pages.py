@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from .apptest_nav import TITLES, shown_text
 from .conftest import ROOT, login_state
 
 PAGES = ["overview", "map", "my", "events", "sanling", "patrol", "mediation", "ranking", "report", "data"]
@@ -31,15 +32,6 @@ def _html(at: AppTest) -> str:
     return "\n".join(str(h.proto.body) for h in at.get("html"))
 
 
-TITLES = {"overview": "一屏统揽", "map": "图层", "my": "我的指标", "events": "事件办结", "sanling": "三零创建",
-          "patrol": "巡逻防控", "mediation": "矛盾调解", "ranking": "考评排名", "report": "导出报告",
-          "data": "数据管理"}
-
-
-def shown_text(at: AppTest) -> str:
-    """Titles, headers, Markdown and HTML bodies of a run: enough to tell which page it drew."""
-    parts = [e.value for kind in ("title", "header", "subheader", "markdown") for e in at.get(kind)]
-    return "\n".join(map(str, parts)) + "\n" + _html(at)
 
 
 @pytest.mark.parametrize("page", PAGES)
