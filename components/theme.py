@@ -17,6 +17,12 @@ html, body, [class*="st-"] { font-family: "Noto Sans CJK SC", "Source Han Sans S
         "PingFang SC", sans-serif; }
 /* Streamlit's icons are ligatures of its bundled icon font: keep it, or "upload" shows as a word */
 [data-testid="stIconMaterial"] { font-family: "Material Symbols Rounded" !important; }
+/* the file uploader speaks Chinese (Streamlit has no locale): its button says 选择文件, and its English
+   limit line is hidden — each uploader's caption states formats and limit in Chinese */
+[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] p { font-size: 0; }
+[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] p::after {
+  content: "选择文件"; font-size: 14px; }
+[data-testid="stFileUploaderDropzoneInstructions"] { display: none; }
 .block-container { padding-top: 2.2rem; padding-bottom: 0.5rem; max-width: 100%; }
 .kpi-grid { display: grid; gap: 0.6vw; }
 .kpi { background: linear-gradient(180deg, #10305E 0%, #0B2147 100%); border: 1px solid #1F4C8F;

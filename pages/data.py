@@ -16,7 +16,7 @@ from components.vocab_admin import unmapped_labels
 from data_access.accounts.audit import recent
 from data_access.errors import DataAccessError
 from data_access.importers import import_events
-from data_access.importers.events import count_rows
+from data_access.importers.events import ALIASES, REQUIRED, count_rows
 from data_access.importers.events import preview as preview_events
 
 AUDIT_ACTIONS = {"login_ok": "登录", "login_fail": "登录失败", "logout": "退出", "export": "导出", "import": "导入",
@@ -31,6 +31,9 @@ up = None
 if kind == "网格边界":
     boundary_section(user, scope())  # upload, sampled preview, import in a child process
 else:
+    st.caption(f"支持 CSV（UTF-8 或 GBK/GB18030）、Excel（xlsx）；单个文件不超过 "
+               f"{st.get_option('server.maxUploadSize')} MB；第一行为表头（中文或英文字段名），"
+               f"必填列：{'、'.join(ALIASES[c][1] for c in REQUIRED)}。")
     up = st.file_uploader("上传文件", type=types, key=f"data_file_{kind}")  # a new uploader per kind
 stored = stored_upload(up, "events", types, user)  # <private folder>/upload.csv, never the client's name
 

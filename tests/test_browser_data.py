@@ -68,7 +68,11 @@ def test_admin_previews_boundaries_and_imports_events(browser, sqlite_tiny, tmp_
             page.screenshot(path=str(ARTIFACTS / "data_grid_preview_1920.png"))
 
             page.get_by_text("事件", exact=True).first.click()
-            wait_rendered(page, text="CSV, XLSX")  # the events uploader has replaced the boundary one
+            wait_rendered(page, text="必填列")  # the events uploader has replaced the boundary one
+            # Streamlit has no locale: the uploader's button reads 选择文件, its English limit line is hidden
+            word = page.locator('[data-testid="stFileUploaderDropzone"] button p').last
+            assert word.evaluate("p => getComputedStyle(p, '::after').content") == '"选择文件"'
+            assert not page.get_by_text("per file", exact=False).first.is_visible()
             # (the boundary uploader may linger a moment as a stale element of the previous run)
             page.locator('input[type="file"][accept*=".csv"]').set_input_files(csv)
             wait_rendered(page, text="检测到编码")
@@ -125,7 +129,7 @@ def test_admin_imports_boundaries_in_the_background(browser, sqlite_tiny, tmp_pa
             page.get_by_text("正在导入", exact=False).first.wait_for(timeout=60_000)
             t1 = time.perf_counter()
             page.get_by_text("事件", exact=True).first.click()  # the page answers while the child imports
-            page.get_by_text("CSV, XLSX", exact=False).first.wait_for(timeout=15_000)
+            page.get_by_text("必填列", exact=False).first.wait_for(timeout=15_000)
             print(f"progress shown after {t1 - t0:.1f} s, 事件 after {time.perf_counter() - t1:.1f} s")
             with sqlite3.connect(db) as conn:  # the import commits at its end: still running
                 assert conn.execute(NEW_CELLS).fetchone()[0] == 0
