@@ -22,7 +22,7 @@ import streamlit as st
 from pydeck.types import String
 
 from common import settings
-from common.colors import WARNING_COLORS
+from common.colors import WARNING_COLORS, WARNING_LABELS
 from data_access.filters import Scope
 
 from .data import current_version, db_url, engine, query, scope_key
@@ -227,8 +227,7 @@ def _point_layers(ctx, layers: set[str], flt) -> list:
 def legend(layers: set[str] | None = None) -> None:
     """The always-visible legend: warning colours (with names, not colour alone) and active layers."""
     layers = set(DEFAULT_LAYERS if layers is None else layers)
-    items = [(WARNING_COLORS[k], n) for k, n in (("red", "红色预警"), ("orange", "橙色预警"), ("yellow", "黄色预警"),
-                                                 ("blue", "蓝色预警"), ("none", "正常"))]
+    items = [(WARNING_COLORS[k], n) for k, n in WARNING_LABELS.items()]
     if "events" in layers:
         items += [("#FF5252", "事件·待派单"), ("#FFB300", "事件·处置中"), ("#FFEB3B", "事件·待核查"),
                   ("#69F0AE", "事件·已办结")]

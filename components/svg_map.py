@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from urllib.parse import urlencode
 
-from common.colors import WARNING_COLORS
+from common.colors import WARNING_COLORS, WARNING_LABELS
 from common.markup import h
 
 FOCUS_STROKE = "#FFD23F"
@@ -144,9 +144,6 @@ def map_html(features: dict, colors: dict[str, str], labels: dict[str, str], bou
             f'{"".join(names)}{empty}</div>{legend_html([colors.get(c, "none") for c in shown]) if links else ""}')
 
 
-LEGEND = (("red", "红色预警"), ("orange", "橙色预警"), ("yellow", "黄色预警"), ("blue", "蓝色预警"), ("none", "正常"))
-
-
 def legend_html(shown: list[str]) -> str:
     """The map's key: each warning colour (as filled on the map) with its name and how many of the
     units drawn have it (``shown``: their colours), so grey is read as 正常, not as 蓝色."""
@@ -154,6 +151,6 @@ def legend_html(shown: list[str]) -> str:
         f'<span data-color="{k}" style="display:inline-flex;align-items:center;margin:0 14px;white-space:nowrap">'
         f'<i style="display:inline-block;width:14px;height:14px;border-radius:2px;margin-right:6px;'
         f'background:{WARNING_COLORS[k]};opacity:.72;outline:1px solid {LINE}"></i>{name} '
-        f'<b style="margin-left:4px;color:#fff">{shown.count(k)}</b></span>' for k, name in LEGEND)
+        f'<b style="margin-left:4px;color:#fff">{shown.count(k)}</b></span>' for k, name in WARNING_LABELS.items())
     return (f'<div data-testid="wall-map-legend" style="text-align:center;font-size:15px;color:#CFE3FF;'
             f'margin:4px 0 6px">{chips}</div>')

@@ -13,12 +13,12 @@ from datetime import timedelta
 from fpdf import FPDF, FontFace
 from fpdf.enums import TableBordersLayout, TableCellFillMode, WrapMode, XPos, YPos
 
-from common.colors import WARNING_COLORS
+from common.colors import WARNING_COLORS, WARNING_LABELS
 from common.fmt import num, pct
 from data_access.queries import catalogue
 
 from . import charts, static_map
-from .snapshot import SECTIONS, WARNING_LABELS, Snapshot, Table
+from .snapshot import SECTIONS, Snapshot, Table
 
 FONT = "NotoSansSC"
 INK = (31, 41, 51)

@@ -16,6 +16,7 @@ from datetime import datetime
 import pandas as pd
 from sqlalchemy import Engine
 
+from common.colors import WARNING_LABELS
 from data_access import vocab
 from data_access.filters import Period, Scope, Unit
 from data_access.queries import catalogue, patrol, sanling
@@ -40,7 +41,6 @@ SECTIONS: dict[str, str] = {
     "patrol": "巡逻覆盖",
 }
 WARNING_ORDER = ("red", "orange", "yellow", "blue", "none")
-WARNING_LABELS = {"red": "红色预警", "orange": "橙色预警", "yellow": "黄色预警", "blue": "蓝色预警", "none": "正常"}
 OVERDUE_LIMIT = 5000  # rows fetched for the overdue list (the PDF prints the first ones, Excel all)
 
 
