@@ -31,7 +31,12 @@ def navigation_only() -> None:
     PagesManager.uses_pages_directory = False
 
 
+def html_of(at) -> str:
+    """The bodies of a run's ``st.html`` elements, one per line."""
+    return "\n".join(str(h.proto.body) for h in at.get("html"))
+
+
 def shown_text(at) -> str:
     """Titles, headers, Markdown and HTML bodies of a run: enough to tell which page it drew."""
     parts = [e.value for kind in ("title", "header", "subheader", "markdown") for e in at.get(kind)]
-    return "\n".join(map(str, parts)) + "\n" + "\n".join(str(h.proto.body) for h in at.get("html"))
+    return "\n".join(map(str, parts)) + "\n" + html_of(at)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from .apptest_nav import TITLES, shown_text
+from .apptest_nav import TITLES, html_of, shown_text
 from .conftest import ROOT, login_state
 
 PAGES = ["overview", "map", "my", "events", "sanling", "patrol", "mediation", "ranking", "report", "data"]
@@ -28,8 +28,7 @@ def app(district_url, monkeypatch):
     return make
 
 
-def _html(at: AppTest) -> str:
-    return "\n".join(str(h.proto.body) for h in at.get("html"))
+_html = html_of  # (other test modules import it under this name)
 
 
 

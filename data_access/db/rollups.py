@@ -121,7 +121,8 @@ def slices_of(conn: Connection, ids: Iterable[str]) -> set[tuple[str, str]]:
 
 
 def _existing(conn: Connection, ids: list[str]) -> tuple[list[str], set[tuple[str, str]]]:
-    """Those of ``ids`` already stored, and their (l0_code, month) slices."""
+    """Those of ``ids`` already stored, and their (l0_code, month) slices (:func:`slices_of` also returning
+    the ids; that one keeps its DISTINCT for the importer's chunks of up to 50,000 ids)."""
     found: list[str] = []
     out: set[tuple[str, str]] = set()
     for i in range(0, len(ids), 500):
