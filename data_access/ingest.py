@@ -20,15 +20,16 @@ import json
 from collections.abc import Callable
 from datetime import date, datetime
 
-from sqlalchemy import Connection, Engine, insert, select
+from sqlalchemy import Connection, Engine, case, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 
 from data_access.accounts.audit import record
 from data_access.db.connection import translate
 from data_access.db.retry import write_transaction
-from data_access.db.rollups import write_with_delta
+from data_access.db.rollups import State, stored_state, write_with_delta
 from data_access.db.schema import events, ingest_batches, ingest_feeds, units
+from data_access.db.sqlfn import among, chunks
 from data_access.filters import Scope
 from data_access.importers.common import Result, upsert
 from data_access.importers.event_rows import CONTROL, check_rows, parse_dates, text
@@ -76,37 +77,34 @@ def _ancestors(conn: Connection, codes: set[str]) -> dict[str, tuple]:
     wanted = sorted(c for c in codes if c)
     cols = [units.c.code, *[units.c[f"l{i}_code"] for i in range(5)]]
     out: dict[str, tuple] = {}
-    for k in range(0, len(wanted), 500):
-        q = select(*cols).where(units.c.code.in_(wanted[k:k + 500]))
-        out |= {r[0]: tuple(r[1:]) for r in conn.execute(q)}
+    for part in chunks(conn, wanted):
+        out |= {r[0]: tuple(r[1:]) for r in conn.execute(select(*cols).where(among(conn, units.c.code, part)))}
     return out
 
 
 def _scope_filter(conn: Connection, good: list[tuple[int, dict]], scope: Scope,
-                  res: Result) -> list[tuple[int, dict]]:
-    """The (index, record) pairs inside ``scope``; the others rejected with the reason."""
-    if scope.is_all or not good:
-        return good
+                  res: Result) -> tuple[list[tuple[int, dict]], dict[str, State]]:
+    """The (index, record) pairs inside ``scope`` (the others rejected with the reason), and the stored
+    versions of the kept ones (:func:`~data_access.db.rollups.stored_state`, for the rollup's delta)."""
     lv, code = scope.level, scope.unit_code
     inside = []
     for i, rec in good:
-        if rec[f"l{lv}_code"] == code:
+        if scope.is_all or rec[f"l{lv}_code"] == code:
             inside.append((i, rec))
         else:
             _drop(res, i, rec["id"], f"网格编码 {rec['unit_code']} 不在本密钥的单位（{code}）范围内")
-    ids = [rec["id"] for _, rec in inside]
-    foreign: set[str] = set()
-    col = events.c[f"l{lv}_code"]
-    for k in range(0, len(ids), 500):
-        q = select(events.c.id).where(events.c.id.in_(ids[k:k + 500]), (col != code) | col.is_(None))
-        foreign |= {r[0] for r in conn.execute(q)}
+    stored = stored_state(conn, [rec["id"] for _, rec in inside]) if inside else {}
+    if scope.is_all:
+        return inside, stored
     kept = []
     for i, rec in inside:
-        if rec["id"] in foreign:
+        st = stored.get(rec["id"])
+        if st is not None and st[lv] != code:
             _drop(res, i, rec["id"], "事件编号已属于本密钥范围以外的单位，不能覆盖")
+            del stored[rec["id"]]
         else:
             kept.append((i, rec))
-    return kept
+    return kept, stored
 
 
 def _stages(cols: dict[str, list[str]], position: dict[int, int], good: list[tuple[int, dict]],
@@ -135,6 +133,8 @@ def _one_note_per_row(res: Result) -> None:
 
 
 def _feed_upsert(conn: Connection, feed: str, kind: str, values: dict, increments: dict | None = None):
+    """Insert or update ``feed``'s row: ``values`` replace, ``increments`` add up; ``last_event_at`` only
+    ever moves forward (a batch of older events leaves the newest time seen)."""
     t = ingest_feeds
     ins = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(t)
     row = {"name": feed[:60], "kind": kind, "imported": 0, "rejected": 0, **values}
@@ -142,6 +142,9 @@ def _feed_upsert(conn: Connection, feed: str, kind: str, values: dict, increment
         row[k] = v
     set_ = {k: ins.excluded[k] for k in values}
     set_["kind"] = ins.excluded.kind
+    if "last_event_at" in values:
+        newer = t.c.last_event_at.is_(None) | (ins.excluded.last_event_at > t.c.last_event_at)
+        set_["last_event_at"] = case((newer, ins.excluded.last_event_at), else_=t.c.last_event_at)
     for k in increments or {}:
         set_[k] = t.c[k] + ins.excluded[k]
     conn.execute(ins.values(**row).on_conflict_do_update(index_elements=[t.c.name], set_=set_))
@@ -194,7 +197,7 @@ def ingest_records(engine: Engine, items: list, *, feed: str, kind: str = "api",
         if positions:
             anc = _ancestors(conn, {CONTROL.sub("", text(c)) for c in cols["grid_code"]})  # as check_rows reads them
             good = check_rows(cols, positions, anc, set(), res, voc)
-        good = _scope_filter(conn, good, scope, res)
+        good, stored = _scope_filter(conn, good, scope, res)
         latest = None
         if good:
             good.sort(key=lambda p: p[1]["unit_code"])  # stable: the importer's order
@@ -202,15 +205,13 @@ def ingest_records(engine: Engine, items: list, *, feed: str, kind: str = "api",
             _one_note_per_row(res)
             recs = [rec for _, rec in good]
             # the rollup moves by what these events changed (not a re-read of their whole months)
-            write_with_delta(conn, [r["id"] for r in recs], {(r["l0_code"], f"{r['reported_at']:%Y-%m}") for r in recs},
-                             lambda: upsert(conn, events, recs, "id"))
+            write_with_delta(conn, recs, lambda: upsert(conn, events, recs, "id"), stored)
             res.imported = len(recs)
             times = [t for r in recs for t in (r["reported_at"], r.get("closed_at")) if t is not None]
             latest = max(times) if times else None
         values = {"last_success_at": now}
         if latest is not None:
-            prev = conn.execute(select(ingest_feeds.c.last_event_at).where(ingest_feeds.c.name == feed)).scalar()
-            values["last_event_at"] = max(latest, prev) if prev else latest
+            values["last_event_at"] = latest
         _feed_upsert(conn, feed, kind, values, {"imported": res.imported, "rejected": len(res.rejects)})
         conn.execute(insert(ingest_batches).values(feed=feed[:60], at=now, read=res.read, imported=res.imported,
                                                    rejected=len(res.rejects), error=None))

@@ -259,6 +259,12 @@ def test_health_lists_feeds_and_sources(url, client):
     grid = next(s for s in r.json()["event_sources"] if s["code"] == "grid")
     assert grid["latest"] == "2027-02-10 08:58:00" and grid["level"] == "ok"
     assert client.get("/api/v1/health").status_code == 401
+    # a late batch of older events leaves the newest time seen; a newer one moves it on
+    for eid, at, want in (("API-H0", "2027-02-09 07:00", "2027-02-10 08:58:00"),
+                          ("API-H2", "2027-02-10 09:30", "2027-02-10 09:30:00")):
+        client.post("/api/v1/events", headers=_auth(key), json=[_event(eid, u["leaf_a"], reported_at=at)])
+        feeds = client.get("/api/v1/health", headers=_auth(key)).json()["sources"]
+        assert next(s for s in feeds if s["name"] == name)["last_event_at"] == want
 
 
 def test_throttle_per_key(url, client, monkeypatch):

@@ -18,6 +18,7 @@ writer's transaction are retried by :func:`data_access.db.retry.write_transactio
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
@@ -27,7 +28,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from data_access.db.schema import event_rollup, events
-from data_access.db.sqlfn import month_of
+from data_access.db.sqlfn import among, chunks, month_of
 from data_access.filters import Period, Scope, Unit
 
 ROLLUP_LEVELS = (0, 1, 2)
@@ -71,16 +72,6 @@ def _fine_counts(conn: Connection, where=None) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["l0_code", "l1_code", "l2_code", *_KEYS, *_COUNTS])
 
 
-def _fine_tuples(conn: Connection, where) -> list[tuple]:
-    """:func:`_fine_counts` as plain tuples (l0, l1, l2, month, category, source, whistle, reported, closed,
-    closed_late) for a few rows."""
-    closed = func.sum(case((events.c.status == "closed", 1), else_=0))
-    late = func.sum(case((events.c.closed_at > events.c.deadline, 1), else_=0))
-    keys = [events.c.l0_code, events.c.l1_code, events.c.l2_code, month_of(events.c.reported_at),
-            events.c.category, events.c.source, events.c.whistle]
-    return conn.execute(select(*keys, func.count(), closed, late).where(where).group_by(*keys)).all()
-
-
 def _rollup_rows(fine: pd.DataFrame) -> list[dict]:
     """Rows of ``event_rollup`` for every level in :data:`ROLLUP_LEVELS` from :func:`_fine_counts`."""
     out: list[dict] = []
@@ -114,23 +105,34 @@ def slices_of(conn: Connection, ids: Iterable[str]) -> set[tuple[str, str]]:
     """(l0_code, month) slices the given event ids belong to."""
     ids = list(ids)
     out: set[tuple[str, str]] = set()
-    for i in range(0, len(ids), 500):
-        q = select(events.c.l0_code, month_of(events.c.reported_at)).where(events.c.id.in_(ids[i : i + 500]))
+    for part in chunks(conn, ids):
+        q = select(events.c.l0_code, month_of(events.c.reported_at)).where(among(conn, events.c.id, part))
         out |= {(a, m) for a, m in conn.execute(q.distinct())}
     return out
 
 
-def _existing(conn: Connection, ids: list[str]) -> tuple[list[str], set[tuple[str, str]]]:
-    """Those of ``ids`` already stored, and their (l0_code, month) slices (:func:`slices_of` also returning
-    the ids; that one keeps its DISTINCT for the importer's chunks of up to 50,000 ids)."""
-    found: list[str] = []
-    out: set[tuple[str, str]] = set()
-    for i in range(0, len(ids), 500):
-        q = select(events.c.id, events.c.l0_code, month_of(events.c.reported_at)).where(events.c.id.in_(ids[i:i + 500]))
-        for rid, a, m in conn.execute(q):
-            found.append(rid)
-            out.add((a, m))
-    return found, out
+# What one event counts for in the rollup: l0..l4 codes (its scope), 'YYYY-MM' of its report time,
+# category, source, whistle, closed (0/1), closed late (0/1) — the keys and counts of _fine_counts.
+State = tuple
+
+
+def stored_state(conn: Connection, ids: list[str]) -> dict[str, State]:
+    """The stored events among ``ids``: id → their :data:`State` (ids not stored are absent)."""
+    closed = case((events.c.status == "closed", 1), else_=0)
+    late = case((events.c.closed_at > events.c.deadline, 1), else_=0)
+    cols = [events.c.id, *[events.c[f"l{i}_code"] for i in range(5)], month_of(events.c.reported_at),
+            events.c.category, events.c.source, events.c.whistle, closed, late]
+    out: dict[str, State] = {}
+    for part in chunks(conn, ids):
+        out |= {r[0]: tuple(r[1:]) for r in conn.execute(select(*cols).where(among(conn, events.c.id, part)))}
+    return out
+
+
+def record_state(rec: dict) -> State:
+    """The :data:`State` an event record (a dict of ``events`` columns) will have once written."""
+    cl, dl, rep = rec["closed_at"], rec["deadline"], rec["reported_at"]
+    return (*[rec[f"l{i}_code"] for i in range(5)], f"{rep.year:04d}-{rep.month:02d}", rec["category"], rec["source"],
+            rec["whistle"], int(rec["status"] == "closed"), int(cl is not None and dl is not None and cl > dl))
 
 
 def slice_lock_key(l0_code: str, month: str) -> int:
@@ -166,34 +168,45 @@ def refresh_for_events(conn: Connection, ids: Iterable[str], extra: Iterable[tup
     refresh(conn, slices_of(conn, ids) | set(extra))
 
 
-def write_with_delta(conn: Connection, ids: list[str], new_slices: Iterable[tuple[str, str]],
-                     write: Callable[[], None]) -> None:
-    """Run ``write()`` — which inserts or updates the events ``ids`` — and move the rollup by exactly
-    what those events changed: their counts after minus before, added to the rollup rows.
+def write_with_delta(conn: Connection, recs: list[dict], write: Callable[[], None],
+                     stored: dict[str, State] | None = None) -> None:
+    """Run ``write()`` — which upserts the event records ``recs`` (dicts of ``events`` columns, every
+    column of :func:`record_state` included, ids unique) — and move the rollup by exactly what they
+    change: each record's counts (known from the record itself) minus its stored version's.
 
     For small batches into a big month (the push API, pull sources): :func:`refresh` would re-read the
-    whole (district, month) slice for every batch. Same locks as :func:`refresh` (the events' old and
-    ``new_slices``), so it is safe beside refreshes and other delta writers of the same slices.
+    whole (district, month) slice for every batch. ``stored`` is :func:`stored_state` of the records'
+    ids when the caller has read it already (the ingest reads it for its scope check); it tells which
+    events exist and in which slices. The slices, old and new, are locked as :func:`refresh` locks them,
+    so this is safe beside refreshes and other delta writers; the stored versions are then read again
+    under the locks (a writer that held one has committed by then), and a slice an event moved to in
+    the meantime is locked too.
     """
-    ids = list(ids)
-    old, old_slices = _existing(conn, ids)
-    slices = sorted(old_slices | set(new_slices))
-    _lock_slices(conn, slices)
-    # plain Python over a few hundred rows: pandas' per-call overhead would cost more than the batch
+    stored = stored_state(conn, [r["id"] for r in recs]) if stored is None else stored
+    after = [record_state(r) for r in recs]
+    locked: set[tuple[str, str]] = set()
+    need = {(st[0], st[5]) for st in [*stored.values(), *after]}
+    before = stored
+    while need - locked:
+        _lock_slices(conn, sorted(need - locked))
+        locked |= need
+        if conn.dialect.name == "postgresql" and stored:  # SQLite: BEGIN IMMEDIATE already excludes writers
+            before = stored_state(conn, list(stored))
+            need |= {(st[0], st[5]) for st in before.values()}
+    write()
+    net: Counter[tuple] = Counter()  # (l0, l1, l2, month, category, source, whistle, closed, late) → events
+    for sign, states in ((-1, before.values()), (1, after)):
+        for st in states:
+            net[st[:3] + st[5:]] += sign
     acc: dict[tuple, list[int]] = {}
-    for sign in (-1, 1):
-        if sign == 1:
-            write()
-        some = ids if sign == 1 else old  # before the write only the events that already existed count
-        for c in (some[i:i + 500] for i in range(0, len(some), 500)):
-            for row in _fine_tuples(conn, events.c.id.in_(c)):
-                codes, key, counts = row[:3], tuple(row[3:7]), row[7:]
-                for lv in ROLLUP_LEVELS:
-                    if codes[lv] is None:
-                        continue
-                    slot = acc.setdefault((lv, *codes[:lv + 1], *key), [0, 0, 0])
-                    for i in range(3):
-                        slot[i] += sign * int(counts[i] or 0)
+    for st, n in net.items():
+        codes, key, counts = st[:3], st[3:7], (n, n * st[7], n * st[8])
+        for lv in ROLLUP_LEVELS:
+            if codes[lv] is None:
+                continue
+            slot = acc.setdefault((lv, *codes[:lv + 1], *key), [0, 0, 0])
+            for i in range(3):
+                slot[i] += counts[i]
     rows = []
     for k, counts in acc.items():
         if not any(counts):
@@ -210,8 +223,10 @@ def write_with_delta(conn: Connection, ids: list[str], new_slices: Iterable[tupl
     conn.execute(ins.on_conflict_do_update(
         index_elements=["unit_code", "month", "category", "source", "whistle"],
         set_={c: event_rollup.c[c] + ins.excluded[c] for c in _COUNTS}), rows)
-    in_slice = or_(*[and_(event_rollup.c.l0_code == a, event_rollup.c.month == m) for a, m in slices])
-    conn.execute(delete(event_rollup).where(in_slice, event_rollup.c.reported == 0))  # as a rebuild leaves it
+    if before:  # only a subtraction can leave a row at zero (as a rebuild would not have it)
+        slices = sorted(locked)
+        in_slice = or_(*[and_(event_rollup.c.l0_code == a, event_rollup.c.month == m) for a, m in slices])
+        conn.execute(delete(event_rollup).where(in_slice, event_rollup.c.reported == 0))
 
 
 def _month_start(m: str, add: int = 0) -> datetime:
@@ -220,4 +235,4 @@ def _month_start(m: str, add: int = 0) -> datetime:
 
 
 __all__ = ["period_months", "usable", "rebuild", "refresh", "refresh_for_events", "slices_of", "slice_lock_key",
-           "tuple_", "write_with_delta"]
+           "stored_state", "record_state", "tuple_", "write_with_delta"]

@@ -35,15 +35,18 @@ def initial_data_version() -> str:
     return str(secrets.randbits(40))
 
 
+# value is text (meta holds any key): incremented in SQL, so two writers never write the same number
+_BUMP = (update(meta).where(meta.c.key == KEY)
+         .values(value=(meta.c.value.cast(BigInteger()) + 1).cast(meta.c.value.type)))
+
+
 def bump_data_version(conn: Connection) -> None:
-    """Increment the data version inside the caller's (writing) transaction."""
-    cur = conn.execute(select(meta.c.value).where(meta.c.key == KEY)).scalar()
-    if cur is None:
+    """Increment the data version inside the caller's (writing) transaction: one statement when the
+    row exists (every write transaction ends with this)."""
+    if conn.execute(_BUMP.returning(meta.c.value)).first() is None:  # never written through a writer yet
         ins = (sqlite_insert if conn.dialect.name == "sqlite" else pg_insert)(meta)
         conn.execute(ins.values(key=KEY, value=initial_data_version()).on_conflict_do_nothing(index_elements=["key"]))
-    # value is text (meta holds any key): increment in SQL, so two writers never write the same number
-    conn.execute(update(meta).where(meta.c.key == KEY)
-                 .values(value=(meta.c.value.cast(BigInteger()) + 1).cast(meta.c.value.type)))
+        conn.execute(_BUMP)
 
 
 def data_version(engine: Engine) -> str:
