@@ -19,12 +19,15 @@
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import os
 import statistics
 import sys
 import tempfile
+import threading
 import time
+import urllib.parse
 import urllib.request
 import uuid
 from datetime import datetime, timedelta
@@ -111,12 +114,29 @@ def events_frame(codes: list[str], n: int, prefix: str) -> pd.DataFrame:
         "title": "占道经营"})
 
 
+_CONN = threading.local()
+
+
 def _post(base: str, key: str, batch: list[dict]) -> dict:
-    req = urllib.request.Request(f"{base}/api/v1/events", data=json.dumps(batch, ensure_ascii=False).encode(),
-                                 method="POST", headers={"Authorization": f"Bearer {key}",
-                                                         "Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=300) as resp:
-        return json.loads(resp.read())
+    """POST ``batch`` on this thread's kept-alive connection to ``base`` (as a source's HTTP client with a
+    connection pool does; one connection per concurrent client)."""
+    conn = getattr(_CONN, "conn", None)
+    if conn is None or getattr(_CONN, "base", None) != base:
+        u = urllib.parse.urlsplit(base)
+        conn = _CONN.conn = http.client.HTTPConnection(u.hostname, u.port, timeout=300)
+        _CONN.base = base
+    body = json.dumps(batch, ensure_ascii=False).encode()
+    try:
+        conn.request("POST", "/api/v1/events", body=body,
+                     headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"})
+        resp = conn.getresponse()
+        data = resp.read()
+    except (http.client.HTTPException, OSError):
+        _CONN.conn = None
+        raise
+    if resp.status != 200:
+        raise RuntimeError(f"POST /api/v1/events answered {resp.status}: {data[:200]!r}")
+    return json.loads(data)
 
 
 def importer_baseline(tmp: Path, df: pd.DataFrame, log, target: str = "sqlite") -> dict:
