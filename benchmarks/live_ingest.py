@@ -119,21 +119,27 @@ _CONN = threading.local()
 
 def _post(base: str, key: str, batch: list[dict]) -> dict:
     """POST ``batch`` on this thread's kept-alive connection to ``base`` (as a source's HTTP client with a
-    connection pool does; one connection per concurrent client)."""
-    conn = getattr(_CONN, "conn", None)
-    if conn is None or getattr(_CONN, "base", None) != base:
-        u = urllib.parse.urlsplit(base)
-        conn = _CONN.conn = http.client.HTTPConnection(u.hostname, u.port, timeout=300)
-        _CONN.base = base
+    connection pool does; one connection per concurrent client). A connection the server closed while
+    idle (uvicorn: after 5 s) is replaced once — the post is an upsert by id, so a resend is harmless."""
     body = json.dumps(batch, ensure_ascii=False).encode()
-    try:
-        conn.request("POST", "/api/v1/events", body=body,
-                     headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"})
-        resp = conn.getresponse()
-        data = resp.read()
-    except (http.client.HTTPException, OSError):
-        _CONN.conn = None
-        raise
+    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+    for attempt in (1, 2):
+        conn = getattr(_CONN, "conn", None)
+        reused = conn is not None and getattr(_CONN, "base", None) == base
+        if not reused:
+            u = urllib.parse.urlsplit(base)
+            conn = _CONN.conn = http.client.HTTPConnection(u.hostname, u.port, timeout=300)
+            _CONN.base = base
+        try:
+            conn.request("POST", "/api/v1/events", body=body, headers=headers)
+            resp = conn.getresponse()
+            data = resp.read()
+            break
+        except (http.client.HTTPException, OSError):
+            conn.close()
+            _CONN.conn = None
+            if not reused or attempt == 2:
+                raise
     if resp.status != 200:
         raise RuntimeError(f"POST /api/v1/events answered {resp.status}: {data[:200]!r}")
     return json.loads(data)
