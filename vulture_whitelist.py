@@ -21,7 +21,7 @@ _sqlite, _pg  # data_access/db/sqlfn.py, @compiles
 # Dataclass field shown to people, not read by code paths vulture follows
 help  # common.settings.Setting.help: the README's configuration table
 # pytest: fixtures and markers are used by name
-frozen_clock, pg_tiny, fast_timeouts, pytestmark
+frozen_clock, pg_tiny, fast_timeouts, pytestmark, unpatched
 epsg  # tests/test_import_grids_security.py parametrize argument
 # Left for the metric catalogue (issue 16 part 1) to adopt or remove with the other query functions
 case_types  # data_access/queries/safety.py

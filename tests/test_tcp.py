@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from streamlit.web.server.starlette import starlette_server
@@ -35,7 +36,9 @@ def _accepted_nodelay(listener: socket.socket) -> int:
         await server.wait_closed()
         return seen[0]
 
-    return asyncio.run(run())
+    # in a thread of its own: a test before this one may have left an event loop running in this one
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, run()).result()
 
 
 @pytest.fixture
@@ -43,12 +46,14 @@ def unpatched(monkeypatch):
     monkeypatch.setattr(starlette_server, "_bind_socket", starlette_server._bind_socket)
 
 
-def test_streamlits_socket_alone_leaves_nagle_on(unpatched):
+@pytest.mark.usefixtures("unpatched")
+def test_streamlits_socket_alone_leaves_nagle_on():
     # the reason for server/tcp.py: if this starts failing, Streamlit (or asyncio) fixed it upstream
     assert _accepted_nodelay(starlette_server._bind_socket("127.0.0.1", 0, 8)) == 0
 
 
-def test_installed_binding_gives_nodelay_connections(unpatched):
+@pytest.mark.usefixtures("unpatched")
+def test_installed_binding_gives_nodelay_connections():
     assert tcp.install() and tcp.install()  # idempotent
     assert _accepted_nodelay(starlette_server._bind_socket("127.0.0.1", 0, 8)) == 1
 
@@ -61,7 +66,8 @@ def test_as_tcp_keeps_other_sockets_as_they_are():
         udp.close()
 
 
-def test_serve_installs_it_before_streamlit_binds(unpatched, monkeypatch):
+@pytest.mark.usefixtures("unpatched")
+def test_serve_installs_it_before_streamlit_binds(monkeypatch):
     from streamlit.web import cli
 
     seen = {}
