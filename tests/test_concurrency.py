@@ -105,3 +105,41 @@ def test_two_imports_and_simulator_at_once(fresh, tmp_path, monkeypatch):
     assert ours == 2 * ROWS and rolled == n_events
     for unit in _units_at_levels(eng):
         _assert_paths_equal(eng, Scope.all(), unit, parse_period("2026-10"))
+
+
+def test_sqlite_writers_of_one_process_take_turns(tmp_path):
+    """A second writer waits for the first on this process's queue (not in SQLite's polling busy
+    handler), a writer may nest, and the queue is per database."""
+    from data_access.db.retry import _turn
+
+    eng = get_engine(f"sqlite:///{tmp_path / 'q.db'}")
+    other = get_engine(f"sqlite:///{tmp_path / 'other.db'}")
+    inside, order = threading.Event(), []
+    release = threading.Event()
+
+    def first():
+        with _turn(eng):
+            order.append("first in")
+            inside.set()
+            release.wait(10)
+            with _turn(eng):  # reentrant: a writer inside a writer's thread
+                order.append("first nested")
+            order.append("first out")
+
+    def second():
+        with _turn(eng):
+            order.append("second in")
+
+    a = threading.Thread(target=first)
+    a.start()
+    assert inside.wait(10)
+    b = threading.Thread(target=second)
+    b.start()
+    with _turn(other):  # another database's writer does not wait
+        order.append("other")
+    time.sleep(0.2)
+    assert "second in" not in order
+    release.set()
+    a.join(10)
+    b.join(10)
+    assert order == ["first in", "other", "first nested", "first out", "second in"]
