@@ -3,6 +3,7 @@
 import streamlit as st
 
 from common.fmt import pct
+from components import charts
 from components.alert_list import alert_list
 from components.context import page_start
 from components.data import query, target_values
@@ -33,8 +34,8 @@ with left:
               query("unit_warning", ctx.scope, ctx.unit.code, ctx.period.token, as_of=ctx.as_of),
               query("sanling_compliance", ctx.scope, ctx.unit.code, ctx.period.token))
     monthly = query("event_monthly", ctx.scope, ctx.unit.code, ctx.period.token, as_of=ctx.as_of)
-    st.markdown("**近12个月办结率**")
-    st.line_chart(monthly.set_index("month")["closure_rate"] * 100, height=200)
+    charts.lines(monthly, "month", {"closure_rate": "办结率"}, title="近12个月办结率", height=240, percent=True,
+                 target=targets["closure_rate"], key="my_monthly")
     st.markdown("**全部指标（指标目录）**")
     metric_table(query("metric_values", ctx.scope, ctx.unit.code, ctx.period.token, as_of=ctx.as_of), targets)
 with right:
