@@ -82,6 +82,21 @@ def gauge_svg(value: float | None, title: str, target: float | None, w_in: float
     return _svg(fig)
 
 
+def day_ticks(ax, n_days: int, most: int = 6) -> None:
+    """At most ``most`` x ticks for a daily series of ``n_days`` days, each on a whole day ('12-03') — or on
+    the first of a month ('10月') beyond two months. (matplotlib's AutoDateLocator put ticks every 12 hours
+    on a five-day month start, so every date showed twice.)"""
+    import matplotlib.dates as mdates
+    from matplotlib.ticker import FuncFormatter
+
+    if n_days > 62:
+        ax.xaxis.set_major_locator(mdates.MonthLocator(interval=max(1, math.ceil(n_days / 30.5 / most))))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _pos: f"{mdates.num2date(x).month}月"))
+    else:
+        ax.xaxis.set_major_locator(mdates.DayLocator(interval=max(1, math.ceil(n_days / most))))
+        ax.xaxis.set_major_formatter(mdates.DateFormatter("%m-%d"))
+
+
 def trend_svg(days, reported, closed, w_in: float = 4.8, h_in: float = 3.4) -> str:
     """Daily reported (area) vs closed (line)."""
     cjk_font()
@@ -95,10 +110,7 @@ def trend_svg(days, reported, closed, w_in: float = 4.8, h_in: float = 3.4) -> s
         s.set_visible(False)
     ax.grid(axis="y", color=GRID, lw=0.8)
     ax.tick_params(colors=TEXT, labelsize=9, length=0)
-    import matplotlib.dates as mdates
-
-    ax.xaxis.set_major_formatter(mdates.DateFormatter("%m-%d"))
-    ax.xaxis.set_major_locator(mdates.AutoDateLocator(maxticks=6))
+    day_ticks(ax, len(days))
     leg = ax.legend(loc="upper right", bbox_to_anchor=(1, 1.13), ncol=2, frameon=False, fontsize=9)
     for t in leg.get_texts():
         t.set_color(TEXT)
