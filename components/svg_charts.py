@@ -97,21 +97,28 @@ def day_ticks(ax, n_days: int, most: int = 6) -> None:
         ax.xaxis.set_major_formatter(mdates.DateFormatter("%m-%d"))
 
 
-def trend_svg(days, reported, closed, w_in: float = 4.8, h_in: float = 3.4) -> str:
-    """Daily reported (area) vs closed (line)."""
+def trend_svg(days, reported, closed, w_in: float = 4.8, h_in: float = 3.4, partial: str | None = None) -> str:
+    """Daily reported (area) vs closed (line). ``partial`` (e.g. '今日截至 07:11'): the last day is still
+    running — its segment is dashed and labelled, so a morning's low count does not read as a collapse."""
     cjk_font()
     fig, ax = plt.subplots(figsize=(w_in, h_in), dpi=100)
     fig.subplots_adjust(left=0.1, right=0.98, top=0.9, bottom=0.12)
     ax.fill_between(days, reported, color=BLUE, alpha=0.18, lw=0)
-    ax.plot(days, reported, color=BLUE, lw=1.8, label="上报")
-    ax.plot(days, closed, color=GREEN, lw=1.8, label="办结")
+    cut = len(days) - 1 if partial and len(days) >= 2 else len(days)
+    dashed = (0, (3, 2))
+    for series, color, label in ((reported, BLUE, "上报"), (closed, GREEN, "办结")):
+        ax.plot(days[:cut], series[:cut], color=color, lw=1.8, label=label)
+        if cut < len(days):
+            ax.plot(days[cut - 1:], series[cut - 1:], color=color, lw=1.5, ls=dashed, alpha=0.8)
+    if cut < len(days):  # a legend entry, not a label by the point: it never covers the lines
+        ax.plot([], [], color=TEXT, lw=1.5, ls=dashed, label=partial)
     ax.set_ylim(bottom=0)
     for s in ax.spines.values():
         s.set_visible(False)
     ax.grid(axis="y", color=GRID, lw=0.8)
     ax.tick_params(colors=TEXT, labelsize=9, length=0)
     day_ticks(ax, len(days))
-    leg = ax.legend(loc="upper right", bbox_to_anchor=(1, 1.13), ncol=2, frameon=False, fontsize=9)
+    leg = ax.legend(loc="upper right", bbox_to_anchor=(1, 1.13), ncol=3, frameon=False, fontsize=9)
     for t in leg.get_texts():
         t.set_color(TEXT)
     return _svg(fig)

@@ -85,7 +85,7 @@ def wall_parts(db: str, scope: tuple[str | None, int], unit_code: str, period_to
     note = d.get("calendar_note")
     return WallParts(
         tiles=kpi_tiles_html(build_tiles(d, targets), columns=2),
-        trend=trend_html(d["trend"]) or _NOTE.format("暂无趋势数据"),
+        trend=trend_html(d["trend"], as_of=as_of) or _NOTE.format("暂无趋势数据"),
         gauges=(gauge_html(d["kpi"]["closure_rate"], "总体办结率", targets["closure_rate"], key="g_all"),
                 gauge_html(src.get("app"), "群众APP", targets["closure_rate_app"], key="g_app"),
                 gauge_html(src.get("grid"), "网格员上报", targets["closure_rate_grid"], key="g_grid"),

@@ -35,3 +35,18 @@ def test_a_year_of_days_ticks_by_month():
     labels = _labels(pd.date_range("2026-01-01", "2026-12-05", freq="D"))
     assert 4 <= len(labels) == len(set(labels)) <= 6, labels
     assert all(t.endswith("月") and 1 <= int(t[:-1]) <= 12 for t in labels), labels
+
+
+def test_the_running_day_is_marked_partial():
+    from datetime import date, datetime
+
+    from components.trend import partial_label, trend_html
+
+    assert partial_label(date(2026, 12, 5), datetime(2026, 12, 5, 7, 11)) == "今日截至 07:11"
+    assert partial_label(date(2026, 11, 30), datetime(2026, 12, 5, 7, 11)) is None  # a past month: complete
+    assert partial_label(date(2026, 12, 5), None) is None
+    df = pd.DataFrame({"day": pd.date_range("2026-12-01", periods=5, freq="D"), "reported": [370, 410, 380, 360, 130],
+                       "closed": [385, 435, 365, 352, 128]})
+    assert 'data-partial="1"' in trend_html(df, as_of=datetime(2026, 12, 5, 7, 11))
+    assert 'data-partial="0"' in trend_html(df, as_of=datetime(2026, 12, 6, 0, 0))
+    assert trend_html(df.iloc[:0], as_of=datetime(2026, 12, 5, 7, 11)) == ""
