@@ -12,6 +12,15 @@ def num(v) -> str:
     return f"{int(round(v)):,}"
 
 
+def listed(shown: int, total: int, which: str, inner: bool = False) -> str:
+    """'（列出最早到期的 200 件）' when a list shows ``shown`` of ``total`` rows, '' when it shows them all;
+    ``inner``: inside a parenthesis already open ('，列出…')."""
+    if shown >= total:
+        return ""
+    text = f"列出{which}的 {num(shown)} 件"
+    return f"，{text}" if inner else f"（{text}）"
+
+
 def dec(v, digits: int = 1) -> str:
     """41.23 → '41.2' — or '—' for missing (a stage time the first stage does not have)."""
     if v is None or (isinstance(v, float) and math.isnan(v)):

@@ -80,6 +80,7 @@ QUERIES: dict[str, tuple[Any, bool]] = {
     "police_room_points": (map_layers.police_room_points, False),
     "due_soon": (todo.due_soon, False),
     "overdue": (todo.overdue, False),
+    "todo_counts": (todo.todo_counts, False),
     "noncompliant_subjects": (todo.noncompliant_subjects, True),
     "uncovered_cells": (todo.uncovered_cells, True),
     "peer_benchmark": (todo.peer_benchmark, True),

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from common.fmt import dec, pct
+from common.fmt import dec, listed, num, pct
 from components import charts
 from components.context import page_start
 from components.data import query
@@ -45,15 +45,17 @@ st.subheader("时限管理（按工作日计，含法定节假日与调休）")
 days = st.slider("即将超期：剩余工作日不超过", 1, 5, 2, key="events_days")
 soon = query("due_soon", ctx.scope, ctx.unit.code, workdays=days, as_of=ctx.as_of)
 over = query("overdue", ctx.scope, ctx.unit.code, as_of=ctx.as_of)
+counts = query("todo_counts", ctx.scope, ctx.unit.code, workdays=days, as_of=ctx.as_of)
 workday_note(ctx.as_of, *soon["deadline"], *over["deadline"])
 a, b = st.columns(2)
 with a:
-    st.markdown(f"**即将超期 {len(soon)} 件**")
+    st.markdown(f"**即将超期 {num(counts['due_soon'])} 件{listed(len(soon), counts['due_soon'], '最早到期')}**")
     table(soon[["id", "title", "area_name", "unit_code", "deadline", "workdays_left"]].rename(columns={
         "id": "编号", "title": "事件", "area_name": "位置", "unit_code": "网格", "deadline": "办结时限",
         "workdays_left": "剩余工作日"}), "即将超期", "events_soon", links={"网格": "map"})
 with b:
-    st.markdown(f"**超期未办结 {len(over)} 件（按超期工作日排序）**")
+    st.markdown(f"**超期未办结 {num(counts['overdue_open'])} 件（按超期工作日排序"
+                f"{listed(len(over), counts['overdue_open'], '超期最久', inner=True)}）**")
     over = over.sort_values("workdays_over", ascending=False)
     table(over[["id", "title", "area_name", "unit_code", "deadline", "workdays_over"]].rename(columns={
         "id": "编号", "title": "事件", "area_name": "位置", "unit_code": "网格", "deadline": "办结时限",

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from common.fmt import pct
+from common.fmt import listed, num, pct
 from components import charts
 from components.alert_list import alert_list
 from components.context import page_start
@@ -42,12 +42,14 @@ with right:
     st.markdown("### 待办事项")
     od = query("overdue", ctx.scope, ctx.unit.code, as_of=ctx.as_of)
     soon = query("due_soon", ctx.scope, ctx.unit.code, as_of=ctx.as_of)
+    counts = query("todo_counts", ctx.scope, ctx.unit.code, as_of=ctx.as_of)
     workday_note(ctx.as_of, *od["deadline"], *soon["deadline"])
     bad = query("noncompliant_subjects", ctx.scope, ctx.unit.code, ctx.period.token)
     cells = query("uncovered_cells", ctx.scope, ctx.unit.code, ctx.period.token)
     link = lambda code: f"/map?unit={code}&period={ctx.period.token}"  # noqa: E731
     phone = is_phone()  # a phone gets cards (what, where, how late, a way to the map), not wide tables
-    with st.expander(f"超期未办结事件（全部，不限上报时间）{len(od)} 件", expanded=True):
+    with st.expander(f"超期未办结事件（全部，不限上报时间）{num(counts['overdue_open'])} 件"
+                     f"{listed(len(od), counts['overdue_open'], '超期最久')}", expanded=True):
         if phone:
             todo_cards(od, title="title", place="area_name", testid="todo-overdue",
                        note=lambda r: f"超期 {r['workdays_over']} 个工作日 · {r['status_label']}",
@@ -58,7 +60,8 @@ with right:
                     "id": "编号", "title": "事件", "area_name": "位置", "status_label": "状态",
                     "deadline": "办结时限", "workdays_over": "超期(工作日)"}), hide_index=True,
                 column_config={"地图": st.column_config.LinkColumn("地图", display_text="查看")})
-    with st.expander(f"即将超期（2个工作日内） {len(soon)} 件", expanded=phone and len(soon) > 0):
+    more = listed(len(soon), counts["due_soon"], "最早到期")
+    with st.expander(f"即将超期（2个工作日内） {num(counts['due_soon'])} 件{more}", expanded=phone and len(soon) > 0):
         if phone:
             todo_cards(soon, title="title", place="area_name", testid="todo-due-soon",
                        note=lambda r: f"剩余 {r['workdays_left']} 个工作日", link=lambda r: link(r["unit_code"]))

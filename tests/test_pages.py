@@ -56,3 +56,25 @@ def test_bad_params_warn_not_crash(app, params):
     at = app("overview", **params)
     assert not at.exception
     assert at.warning, "a clear message is shown"
+
+
+def test_todo_headings_count_every_event_not_the_listed_ones(app, district_url):
+    """事件办结's deadline lists show the 200 most urgent events; their headings count all of them."""
+    from datetime import datetime
+
+    from common.fmt import num
+    from data_access.db.engine import get_engine
+    from data_access.filters import Scope
+    from data_access.queries import todo
+    from data_access.queries.units import home_unit
+
+    at = app("events")
+    assert not at.exception, at.exception
+    eng = get_engine(district_url)
+    as_of = datetime.now().replace(second=0, microsecond=0)  # the page's "now" (the suite's frozen clock)
+    counts = todo.todo_counts(eng, Scope.all(), home_unit(eng, Scope.all()), as_of=as_of)
+    assert counts["overdue_open"] > 200  # the district demo: more than the list shows
+    text = shown_text(at)
+    heading = f"超期未办结 {num(counts['overdue_open'])} 件（按超期工作日排序，列出超期最久的 200 件）"
+    assert heading in text, text[-800:]
+    assert f"即将超期 {num(counts['due_soon'])} 件" in text

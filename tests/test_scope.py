@@ -263,6 +263,8 @@ def _options(name: str, fn, w: World) -> dict[str, list]:
             opts["status"] = ["all", "open", "overdue_open"]
         elif p.name == "whistle":
             opts["whistle"] = [None, "key"]
+        elif p.name == "workdays":  # 2 finds nothing due at AS_OF in the fixture; 20 does
+            opts["workdays"] = [2, 20]
         elif p.name == "codes":
             opts["codes"] = [None, w.codes]
         elif p.name == "bounds":

@@ -258,3 +258,25 @@ def test_due_soon_and_overdue_on_the_fixture_database(tiny_engine):
     assert soon["deadline"].max() <= datetime(2026, 10, 8, 23, 59, 59)
     over = todo.overdue(tiny_engine, Scope.all(), root, as_of=as_of)
     assert len(over) > 0 and (over["deadline"] < as_of).all() and (over["workdays_over"] >= 1).all()
+
+
+def test_todo_counts_match_the_whole_lists_and_the_lists_keep_the_most_urgent(tiny_engine):
+    """todo_counts counts what the lists would hold without their limit; a limited list keeps the soonest
+    deadlines (due soon) and the oldest ones (overdue)."""
+    from data_access.filters import Scope
+    from data_access.queries import todo
+    from data_access.queries.units import home_unit
+
+    root = home_unit(tiny_engine, Scope.all())
+    as_of = datetime(2026, 10, 30, 9)  # a Friday: 2 working days reach Tuesday, 10 the 13th
+    for days in (2, 10):
+        counts = todo.todo_counts(tiny_engine, Scope.all(), root, days, as_of=as_of)
+        soon = todo.due_soon(tiny_engine, Scope.all(), root, days, as_of=as_of, limit=100_000)
+        over = todo.overdue(tiny_engine, Scope.all(), root, as_of=as_of, limit=100_000)
+        assert counts == {"overdue_open": len(over), "due_soon": len(soon)} and counts["due_soon"] >= 2
+    assert counts["due_soon"] > 10  # within 10 working days
+    first = todo.due_soon(tiny_engine, Scope.all(), root, 10, as_of=as_of, limit=2)
+    assert first["deadline"].tolist() == sorted(soon["deadline"])[:2]
+    oldest = todo.overdue(tiny_engine, Scope.all(), root, as_of=as_of, limit=3)
+    assert len(oldest) == 3 < counts["overdue_open"]
+    assert oldest["deadline"].tolist() == sorted(over["deadline"])[:3]

@@ -196,10 +196,11 @@ def event_trend(engine: Engine, scope: Scope, unit: Unit, period: Period, flt: E
 
 def event_list(engine: Engine, scope: Scope, unit: Unit, period: Period | None = None, *, status: str = "all",
                whistle: str | None = None, flt: EventFilter | None = None, as_of: datetime,
-               limit: int = 200) -> pd.DataFrame:
+               limit: int = 200, due_by: datetime | None = None) -> pd.DataFrame:
     """Individual events under ``unit``, newest first.
 
     ``status``: ``all``, ``open`` (not closed) or ``overdue_open`` (open past deadline at ``as_of``).
+    ``due_by``: only events whose deadline lies between ``as_of`` and ``due_by`` (soonest first).
     Columns: id, title, unit_code, unit_name, area_name (subdistrict + community names), category,
     category_label (with the file's own label when it was not in the vocabulary: 其他（…）), source, source_label,
     whistle, whistle_label, status, status_label, reported_at, deadline, closed_at, lon, lat.
@@ -220,8 +221,11 @@ def event_list(engine: Engine, scope: Scope, unit: Unit, period: Period | None =
         q = q.where(events.c.closed_at.is_(None), events.c.deadline < as_of)
     if whistle:
         q = q.where(events.c.whistle == whistle)
+    if due_by is not None:
+        q = q.where(events.c.deadline >= as_of, events.c.deadline <= due_by)
     q = _apply_event_filter(_apply_scope(q, events, scope, unit), events, flt)
-    order = events.c.deadline.asc() if status == "overdue_open" else events.c.reported_at.desc()
+    by_deadline = status == "overdue_open" or due_by is not None
+    order = events.c.deadline.asc() if by_deadline else events.c.reported_at.desc()
     q = q.order_by(order, events.c.id).limit(int(limit))
     with connect(engine) as conn:
         df = pd.DataFrame(conn.execute(q).mappings().all(), columns=[c.name for c in q.selected_columns])

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 
 import pandas as pd
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 
 from data_access.db.connection import connect
-from data_access.db.schema import sanling_judgements, sanling_subjects, units
+from data_access.db.schema import events, sanling_judgements, sanling_subjects, units
 from data_access.errors import OutOfScopeError
 from data_access.filters import Period, Scope, Unit, _apply_scope
 from data_access.queries import events as ev
@@ -18,23 +18,42 @@ from data_access.vocab import SUBJECT_TYPES
 from data_access.workdays import add_workdays, workdays_between
 
 
+def _horizon(as_of: datetime, workdays: int) -> datetime:
+    """The end of the working day ``workdays`` working days after ``as_of`` (holidays and 调休 counted)."""
+    return datetime.combine(add_workdays(as_of, workdays), datetime.max.time())
+
+
 def due_soon(engine: Engine, scope: Scope, unit: Unit, workdays: int = 2, *, as_of: datetime,
              limit: int = 200) -> pd.DataFrame:
-    """Open events not yet overdue at ``as_of`` whose deadline falls within ``workdays`` working days.
+    """Open events not yet overdue at ``as_of`` whose deadline falls within ``workdays`` working days,
+    the ``limit`` soonest (:func:`todo_counts` has how many there are in all).
 
     Columns: those of events.event_list plus workdays_left (int, working days until the deadline).
     """
-    df = ev.event_list(engine, scope, unit, None, status="open", as_of=as_of, limit=5000)
-    horizon = datetime.combine(add_workdays(as_of, workdays), datetime.max.time())
-    df = df[(df["deadline"] >= as_of) & (df["deadline"] <= horizon)].sort_values("deadline").head(limit)
+    df = ev.event_list(engine, scope, unit, None, status="open", as_of=as_of, limit=limit,
+                       due_by=_horizon(as_of, workdays))
     df = df.assign(workdays_left=[workdays_between(as_of, d) for d in df["deadline"]])
     return df.reset_index(drop=True)
 
 
 def overdue(engine: Engine, scope: Scope, unit: Unit, *, as_of: datetime, limit: int = 200) -> pd.DataFrame:
-    """Open events past their deadline at ``as_of``, most overdue first, with workdays_over (working days)."""
+    """Open events past their deadline at ``as_of``, the ``limit`` most overdue first, with workdays_over
+    (working days; :func:`todo_counts` has how many there are in all)."""
     df = ev.event_list(engine, scope, unit, None, status="overdue_open", as_of=as_of, limit=limit)
     return df.assign(workdays_over=[max(1, workdays_between(d, as_of)) for d in df["deadline"]])
+
+
+def todo_counts(engine: Engine, scope: Scope, unit: Unit, workdays: int = 2, *, as_of: datetime) -> dict[str, int]:
+    """How many events the to-do lists hold in all (the lists show the first ``limit``): {"overdue_open":
+    open past their deadline at ``as_of``, whenever reported; "due_soon": open, due within ``workdays``
+    working days of ``as_of``}."""
+    e = events.c
+    open_ = e.closed_at.is_(None)
+    q = select(func.count().filter(open_ & (e.deadline < as_of)),
+               func.count().filter(open_ & (e.deadline >= as_of) & (e.deadline <= _horizon(as_of, workdays))))
+    with connect(engine) as conn:
+        over, soon = conn.execute(_apply_scope(q.select_from(events), events, scope, unit)).one()
+    return {"overdue_open": int(over), "due_soon": int(soon)}
 
 
 def noncompliant_subjects(engine: Engine, scope: Scope, unit: Unit, period: Period) -> pd.DataFrame:
