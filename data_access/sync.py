@@ -8,7 +8,7 @@ The config (TOML, see ``config/sync.example.toml``) has one ``[[source]]`` table
   the cursor column**, e.g. ``… WHERE :cursor IS NULL OR updated_at > :cursor ORDER BY updated_at``;
 * ``cursor`` — the column (as the query names it) whose largest value marks how far we have read;
 * ``every`` — seconds between runs; optional ``unit`` (only events of that unit's subtree are
-  accepted, as for an API key), ``batch`` (rows per transaction, default 5000);
+  accepted, as for an API key), ``batch`` (rows per transaction, default 5000), ``lookback`` (see below);
 * ``[source.mapping]`` — our field name = their column name, for the fields whose names differ.
 
 Each batch goes through :func:`data_access.ingest.ingest_records` (the importer's validation and
@@ -16,6 +16,14 @@ upsert by id), and the cursor is stored in the same transaction: it moves exactl
 committed, so a crash or restart re-reads at most the uncommitted batch and upserting by id makes
 that harmless — nothing lost, nothing duplicated. A batch never ends inside a run of rows sharing
 one cursor value (they are held for the next batch), so ``> :cursor`` cannot skip their rest.
+
+What a cursor cannot see by itself: a row whose update time was stamped before a read but committed
+after it (a long transaction in the source system, an ETL that loads in batches) sorts below the cursor
+already stored and ``> :cursor`` never returns it. ``lookback`` (seconds for a time cursor, units for a
+number) makes ``:cursor`` that much older than the stored one, so every run reads the window again:
+set it to the longest a source's writes take to commit. Rows read again are upserted again (no
+duplicates, nothing changes when they did not; they count as read), and the stored cursor never moves
+back.
 
 A source that fails (down, refusing, a bad query) has its error recorded (``ingest_feeds``, data
 health) and is tried again after ``SYNC_RETRY_S`` seconds, doubling up to its ``every``; the other
@@ -26,11 +34,12 @@ sources go on. ``--once`` runs every source until it has read everything (or fai
 from __future__ import annotations
 
 import json
+import math
 import time
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -58,6 +67,7 @@ class Source:
     mapping: dict[str, str] = field(default_factory=dict)
     unit: str | None = None
     batch: int = DEFAULT_BATCH
+    lookback: float = 0.0
 
 
 @dataclass
@@ -103,12 +113,14 @@ def load_config(path: str | Path) -> list[Source]:
             raise InvalidParameterError(f"数据源 {s['name']} 的 mapping 含未知字段 / unknown fields: {unknown}")
         try:
             every, batch = float(s.get("every", 60)), int(s.get("batch", DEFAULT_BATCH))
+            lookback = float(s.get("lookback", 0))
         except (TypeError, ValueError) as exc:
-            raise InvalidParameterError(f"数据源 {s['name']}: every/batch 应为数字 / must be numbers") from exc
-        if every <= 0 or batch < 1:
-            raise InvalidParameterError(f"数据源 {s['name']}: every 与 batch 须为正数 / must be positive")
+            raise InvalidParameterError(f"数据源 {s['name']}: every/batch/lookback 应为数字 / must be numbers") from exc
+        if every <= 0 or batch < 1 or lookback < 0:
+            raise InvalidParameterError(f"数据源 {s['name']}: every 与 batch 须为正数，lookback 不能为负 / "
+                                        "every and batch must be positive, lookback not negative")
         out.append(Source(str(s["name"])[:60], s["url"], s["query"], s["cursor"], every,
-                          {k: str(v) for k, v in mapping.items()}, s.get("unit"), batch))
+                          {k: str(v) for k, v in mapping.items()}, s.get("unit"), batch, lookback))
     names = [s.name for s in out]
     if not out or len(set(names)) != len(names):
         raise InvalidParameterError("同步配置没有数据源或名称重复 / no sources, or a name used twice")
@@ -123,6 +135,23 @@ def _plain(v):
     if isinstance(v, Decimal):
         return str(v)
     return v
+
+
+def behind(cursor, lookback: float):
+    """``cursor`` moved back by ``lookback``: seconds for a time, whole days for a date, units for a number.
+    InvalidParameterError for a cursor of another type (text cannot be moved back)."""
+    if cursor is None or not lookback:
+        return cursor
+    if isinstance(cursor, datetime):
+        return cursor - timedelta(seconds=lookback)
+    if isinstance(cursor, date):
+        return cursor - timedelta(days=math.ceil(lookback / 86400))
+    if isinstance(cursor, bool) or not isinstance(cursor, (int, float, Decimal)):
+        raise InvalidParameterError(f"lookback 需要时间或数值游标 / lookback needs a time or number cursor, "
+                                    f"not {type(cursor).__name__}")
+    if isinstance(cursor, int):
+        return cursor - math.ceil(lookback)
+    return cursor - type(cursor)(str(lookback)) if isinstance(cursor, Decimal) else cursor - lookback
 
 
 def encode_cursor(v) -> str | None:
@@ -207,7 +236,7 @@ def run_source(engine: Engine, src: Source, tally: Tally, *, now: Callable[[], d
     try:
         with eng.connect() as conn:
             result = conn.execution_options(stream_results=True, yield_per=src.batch).execute(
-                text(src.query), {"cursor": cursor})
+                text(src.query), {"cursor": behind(cursor, src.lookback)})
             pending: list[dict] = []
             for part in result.mappings().partitions(src.batch):
                 pending.extend(dict(r) for r in part)

@@ -152,6 +152,32 @@ def test_first_run_then_only_changes(front, target):
     assert rolled == raw >= 1
 
 
+def test_late_commit_below_the_cursor_needs_lookback(front, target):
+    """A row stamped before the last read but committed after it sorts below the stored cursor: plain
+    ``> :cursor`` never returns it; with ``lookback`` the window is read again, the row arrives, rows
+    read again change nothing and the stored cursor does not move back."""
+    leaves = _leaves(target)
+    _put(front, [_row(i, leaves[i % len(leaves)], T0 + timedelta(seconds=i)) for i in range(10)])
+    eng = get_engine(target)
+    plain, behind = _source(front), _source(front)
+    behind.lookback = 30
+    assert sync(eng, [plain], log=_quiet)[0]["imported"] == 10
+    top = stored_cursor(eng, "hotline")
+    assert top == T0 + timedelta(seconds=9)
+    _put(front, [_row(10, leaves[0], T0 + timedelta(seconds=5))])  # stamped 06:00:05, committed now
+    assert sync(eng, [plain], log=_quiet)[0]["read"] == 0 and _count(target) == 10  # what lookback is for
+    out = sync(eng, [behind], log=_quiet)[0]
+    assert out["read"] == 11 and _count(target) == 11 and "error" not in out  # 06:00:00–09 again, and the late one
+    assert stored_cursor(eng, "hotline") == top
+    with eng.connect() as conn:
+        late = conn.execute(select(events.c.title).where(events.c.id == "FE-00010")).scalar()
+        rolled = conn.execute(select(func.sum(event_rollup.c.reported)).where(
+            event_rollup.c.month == "2027-02", event_rollup.c.level == 0)).scalar()
+        raw = conn.execute(select(func.count()).select_from(events).where(
+            events.c.reported_at >= datetime(2027, 2, 1), events.c.reported_at < datetime(2027, 3, 1))).scalar()
+    assert late == "事件10" and rolled == raw == 11  # the rows read again are not counted twice
+
+
 def test_source_down_mid_run_is_retried_and_loses_nothing(mariadb, target, monkeypatch):
     """MariaDB kills the reading connection after the first committed batch: the error is recorded,
     the source is tried again from the committed cursor, and every row arrives exactly once."""
@@ -230,9 +256,31 @@ every = 1
     assert [s["name"] for s in out] == ["live"] and out[0]["read"] == 0 and _count(target) == 5
 
 
-def test_shipped_example_config_loads():
-    names = [s.name for s in load_config(ROOT / "config" / "sync.example.toml")]
-    assert names == ["12345热线", "视频巡查"]
+def test_lookback_moves_the_cursor_back_by_its_type():
+    from datetime import date
+    from decimal import Decimal
+
+    from data_access.errors import InvalidParameterError
+    from data_access.sync import behind
+
+    assert behind(datetime(2027, 2, 10, 6, 0, 30), 30) == datetime(2027, 2, 10, 6)
+    assert behind(date(2027, 2, 10), 3600) == date(2027, 2, 9)
+    assert behind(1000, 2.5) == 997 and behind(Decimal("10.5"), 0.5) == Decimal("10.0") and behind(7.5, 1) == 6.5
+    assert behind(None, 30) is None and behind("2027-02-10", 0) == "2027-02-10"
+    with pytest.raises(InvalidParameterError):
+        behind("2027-02-10 06:00", 30)
+
+
+def test_shipped_example_config_loads(tmp_path):
+    sources = load_config(ROOT / "config" / "sync.example.toml")
+    assert [s.name for s in sources] == ["12345热线", "视频巡查"] and [s.lookback for s in sources] == [300, 0]
+    bad = tmp_path / "neg.toml"
+    bad.write_text('[[source]]\nname = "x"\nurl = "sqlite://"\nquery = "SELECT 1"\ncursor = "c"\nlookback = -5\n',
+                   encoding="utf-8")
+    from data_access.errors import InvalidParameterError
+
+    with pytest.raises(InvalidParameterError, match="lookback"):
+        load_config(bad)
 
 
 def test_bad_config_is_a_clear_error(tmp_path):
