@@ -30,9 +30,19 @@ def _sum(cond):
     return func.coalesce(func.sum(case((cond, 1), else_=0)), 0)
 
 
+def open_overdue(as_of: datetime):
+    """The condition of an event still open past its deadline at ``as_of`` (超期未办结)."""
+    return and_(events.c.closed_at.is_(None), events.c.deadline < as_of)
+
+
+def open_due(as_of: datetime, due_by: datetime):
+    """The condition of an open event not yet overdue at ``as_of`` whose deadline is at ``due_by`` or before."""
+    return and_(events.c.closed_at.is_(None), events.c.deadline >= as_of, events.c.deadline <= due_by)
+
+
 def _kpi_columns(as_of: datetime):
     is_closed = events.c.status == "closed"
-    overdue_open = and_(events.c.closed_at.is_(None), events.c.deadline < as_of)
+    overdue_open = open_overdue(as_of)
     overdue = or_(overdue_open, events.c.closed_at > events.c.deadline)
     return [
         func.count().label("reported"),
@@ -200,7 +210,7 @@ def event_list(engine: Engine, scope: Scope, unit: Unit, period: Period | None =
     """Individual events under ``unit``, newest first.
 
     ``status``: ``all``, ``open`` (not closed) or ``overdue_open`` (open past deadline at ``as_of``).
-    ``due_by``: only events whose deadline lies between ``as_of`` and ``due_by`` (soonest first).
+    ``due_by``: only open events whose deadline lies between ``as_of`` and ``due_by`` (soonest first).
     Columns: id, title, unit_code, unit_name, area_name (subdistrict + community names), category,
     category_label (with the file's own label when it was not in the vocabulary: 其他（…）), source, source_label,
     whistle, whistle_label, status, status_label, reported_at, deadline, closed_at, lon, lat.
@@ -218,11 +228,11 @@ def event_list(engine: Engine, scope: Scope, unit: Unit, period: Period | None =
     if status == "open":
         q = q.where(events.c.closed_at.is_(None))
     elif status == "overdue_open":
-        q = q.where(events.c.closed_at.is_(None), events.c.deadline < as_of)
+        q = q.where(open_overdue(as_of))
     if whistle:
         q = q.where(events.c.whistle == whistle)
     if due_by is not None:
-        q = q.where(events.c.deadline >= as_of, events.c.deadline <= due_by)
+        q = q.where(open_due(as_of, due_by))
     q = _apply_event_filter(_apply_scope(q, events, scope, unit), events, flt)
     by_deadline = status == "overdue_open" or due_by is not None
     order = events.c.deadline.asc() if by_deadline else events.c.reported_at.desc()

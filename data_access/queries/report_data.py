@@ -26,6 +26,7 @@ from data_access.db.schema import (
 )
 from data_access.filters import Period, Scope, Unit, _apply_scope
 from data_access.queries import patrol, sanling
+from data_access.queries.events import open_overdue
 
 _ZERO_FLAGS = (("broke_petition", "零上访"), ("broke_accident", "零事故"), ("broke_case", "零案件"))
 
@@ -103,8 +104,7 @@ def overdue_events(engine: Engine, scope: Scope, unit: Unit, period: Period, *, 
     ).select_from(
         events.join(units, units.c.code == events.c.unit_code)
         .outerjoin(l1, l1.c.code == events.c.l1_code).outerjoin(l2, l2.c.code == events.c.l2_code)
-    ).where(events.c.reported_at >= period.start_dt, events.c.reported_at < period.end_dt,
-            events.c.closed_at.is_(None), events.c.deadline < as_of)
+    ).where(events.c.reported_at >= period.start_dt, events.c.reported_at < period.end_dt, open_overdue(as_of))
     q = _apply_scope(q, events, scope, unit).order_by(events.c.deadline.asc(), events.c.id).limit(int(limit))
     with connect(engine) as conn:
         df = pd.DataFrame(conn.execute(q).mappings().all(), columns=[c.name for c in q.selected_columns])

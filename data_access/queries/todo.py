@@ -30,8 +30,7 @@ def due_soon(engine: Engine, scope: Scope, unit: Unit, workdays: int = 2, *, as_
 
     Columns: those of events.event_list plus workdays_left (int, working days until the deadline).
     """
-    df = ev.event_list(engine, scope, unit, None, status="open", as_of=as_of, limit=limit,
-                       due_by=_horizon(as_of, workdays))
+    df = ev.event_list(engine, scope, unit, None, as_of=as_of, limit=limit, due_by=_horizon(as_of, workdays))
     df = df.assign(workdays_left=[workdays_between(as_of, d) for d in df["deadline"]])
     return df.reset_index(drop=True)
 
@@ -47,10 +46,8 @@ def todo_counts(engine: Engine, scope: Scope, unit: Unit, workdays: int = 2, *, 
     """How many events the to-do lists hold in all (the lists show the first ``limit``): {"overdue_open":
     open past their deadline at ``as_of``, whenever reported; "due_soon": open, due within ``workdays``
     working days of ``as_of``}."""
-    e = events.c
-    open_ = e.closed_at.is_(None)
-    q = select(func.count().filter(open_ & (e.deadline < as_of)),
-               func.count().filter(open_ & (e.deadline >= as_of) & (e.deadline <= _horizon(as_of, workdays))))
+    q = select(func.count().filter(ev.open_overdue(as_of)),
+               func.count().filter(ev.open_due(as_of, _horizon(as_of, workdays))))
     with connect(engine) as conn:
         over, soon = conn.execute(_apply_scope(q.select_from(events), events, scope, unit)).one()
     return {"overdue_open": int(over), "due_soon": int(soon)}
