@@ -151,7 +151,9 @@ def behind(cursor, lookback: float):
                                     f"not {type(cursor).__name__}")
     if isinstance(cursor, int):
         return cursor - math.ceil(lookback)
-    return cursor - type(cursor)(str(lookback)) if isinstance(cursor, Decimal) else cursor - lookback
+    if isinstance(cursor, Decimal):
+        return cursor - Decimal(str(lookback))
+    return cursor - lookback
 
 
 def encode_cursor(v) -> str | None:
