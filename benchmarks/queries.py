@@ -76,8 +76,13 @@ def query_cases(engine):
 
 
 def extra_cases(engine, scope, root, sub, period):
-    """Functions other modules add (map layers, warnings, thematic pages) when present."""
+    """The to-do lists (事件办结, 我的指标) and functions other modules add (warnings) when present."""
     out = []
+    from data_access.queries import todo
+
+    out += [("due_soon[district]", lambda: todo.due_soon(engine, scope, root, as_of=BENCH_AS_OF), False),
+            ("overdue[district]", lambda: todo.overdue(engine, scope, root, as_of=BENCH_AS_OF), False),
+            ("todo_counts[district]", lambda: todo.todo_counts(engine, scope, root, as_of=BENCH_AS_OF), False)]
     try:
         from data_access.queries import warnings as w
 

@@ -48,8 +48,9 @@ def todo_counts(engine: Engine, scope: Scope, unit: Unit, workdays: int = 2, *, 
     working days of ``as_of``}."""
     q = select(func.count().filter(ev.open_overdue(as_of)),
                func.count().filter(ev.open_due(as_of, _horizon(as_of, workdays))))
+    q = q.select_from(events).where(events.c.closed_at.is_(None))  # the partial index of open events
     with connect(engine) as conn:
-        over, soon = conn.execute(_apply_scope(q.select_from(events), events, scope, unit)).one()
+        over, soon = conn.execute(_apply_scope(q, events, scope, unit)).one()
     return {"overdue_open": int(over), "due_soon": int(soon)}
 
 
