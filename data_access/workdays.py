@@ -197,5 +197,22 @@ def workdays_between(a: date | datetime, b: date | datetime, calendar: HolidayCa
         return 0
     sign = 1 if b > a else -1
     lo, hi = (a, b) if sign > 0 else (b, a)
-    n = sum(1 for k in range(1, (hi - lo).days + 1) if is_workday(lo + timedelta(days=k), calendar))
+    cal = calendar or default_calendar()
+    n = _through(hi, cal) - _through(lo, cal) + sum(_year_counts(y, cal)[-1] for y in range(lo.year, hi.year))
     return sign * n
+
+
+@lru_cache(maxsize=256)
+def _year_counts(year: int, cal: HolidayCalendar) -> tuple[int, ...]:
+    """Working days of ``year`` from 1 January through each of its days (index: day of the year − 1)."""
+    out, n, d = [], 0, date(year, 1, 1)
+    while d.year == year:
+        n += _is_workday(d, cal)
+        out.append(n)
+        d += timedelta(days=1)
+    return tuple(out)
+
+
+def _through(d: date, cal: HolidayCalendar) -> int:
+    """Working days from 1 January of ``d``'s year through ``d``."""
+    return _year_counts(d.year, cal)[d.timetuple().tm_yday - 1]

@@ -280,3 +280,17 @@ def test_todo_counts_match_the_whole_lists_and_the_lists_keep_the_most_urgent(ti
     oldest = todo.overdue(tiny_engine, Scope.all(), root, as_of=as_of, limit=3)
     assert len(oldest) == 3 < counts["overdue_open"]
     assert oldest["deadline"].tolist() == sorted(over["deadline"])[:3]
+
+
+@pytest.mark.parametrize("a, b", [(date(2031, 1, 21), date(2031, 1, 29)), (date(2030, 12, 20), date(2031, 2, 10)),
+                                  (date(2023, 12, 31), date(2024, 12, 31)), (date(2024, 2, 28), date(2024, 3, 1)),
+                                  (date(2019, 10, 1), date(2031, 10, 8)), (date(2026, 9, 29), date(2026, 9, 29))])
+def test_workdays_between_counts_every_day_of_the_span(tmp_path, a, b):
+    """Working days in (a, b] as a count of each day (leap years, year ends, the file's year, the library's
+    years, a year nobody knows), negative the other way round."""
+    cal = _calendar(tmp_path, FAKE_2031)
+    for c in (cal, None):
+        by_day = sum(wd.is_workday(a + timedelta(days=k), c) for k in range(1, (b - a).days + 1))
+        assert wd.workdays_between(a, b, c) == by_day and wd.workdays_between(b, a, c) == -by_day
+    assert wd.workdays_between(datetime.combine(a, datetime.min.time()), datetime.combine(b, datetime.max.time()),
+                               cal) == wd.workdays_between(a, b, cal)
